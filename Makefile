@@ -1,0 +1,32 @@
+# Two entry points do all the set-up on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.skd_det-installed
+DEMO_DATA ?= data/synthetic/voc
+DEMO_CONFIG ?= configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py
+DEMO_WORK_DIR ?= work_dirs/demo
+PYTEST_ARGS ?=
+
+.PHONY: install demo test clean-demo
+
+# Re-runs the (idempotent) installer whenever what it installs changes.
+$(STAMP): tools/setup_env.sh requirements/lock.txt requirements/runtime.txt setup.py
+	bash tools/setup_env.sh $(VENV)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@if [ ! -f $(DEMO_DATA)/.complete ]; then \
+	  $(PY) tools/misc/make_synthetic_dataset.py voc $(DEMO_DATA) --seed 0 --difficulty easy --overwrite \
+	  && touch $(DEMO_DATA)/.complete; \
+	else echo "synthetic VOC already in $(DEMO_DATA)"; fi
+	$(PY) tools/train.py $(DEMO_CONFIG) --data-root $(DEMO_DATA)/VOCdevkit --work-dir $(DEMO_WORK_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" --data-root $(DEMO_DATA)/VOCdevkit \
+	  --work-dir $(DEMO_WORK_DIR)/test
+
+test: $(STAMP)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf $(DEMO_WORK_DIR)

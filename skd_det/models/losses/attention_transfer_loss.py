@@ -1,0 +1,88 @@
+# Copyright (c) skd_det contributors.
+from typing import Sequence, Union
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+from torch import Tensor
+
+Features = Union[Tensor, Sequence[Tensor]]
+
+
+def attention_map(feat: Tensor, p: int = 2) -> Tensor:
+    """Spatial attention of "Paying More Attention to Attention"
+    (Zagoruyko & Komodakis, ICLR 2017): ``phi(F) = normalize(mean_c |F|^p)``.
+
+    Args:
+        feat (Tensor): Features of shape (N, C, H, W).
+        p (int): Exponent. Defaults to 2.
+
+    Returns:
+        Tensor: (N, H*W), each row of unit L2 norm (float32).
+    """
+    am = feat.float().abs().pow(p).mean(dim=1).flatten(1)
+    return F.normalize(am, p=2, dim=1)
+
+
+@MODELS.register_module()
+class AttentionTransferLoss(nn.Module):
+    """Attention-transfer feature loss ``L_F`` of FRSKD.
+
+    "Refine Myself by Teaching Myself: Feature Refinement via Self-Knowledge
+    Distillation" (Ji et al., CVPR 2021), with the attention map of
+    "Paying More Attention to Attention" (Zagoruyko & Komodakis, ICLR 2017)::
+
+        phi(F) = L2-normalise(flatten(mean_c F^p))          (N, H*W)
+        L_F    = sum_levels mean((phi(F_s) - phi(F_t).detach())^2)
+
+    The mean runs over samples and positions. Student and teacher maps of a
+    level must have the same batch and spatial size (N, H, W); their channel
+    counts may differ. The teacher is detached inside the loss.
+
+    Args:
+        p (int): Exponent in the attention map. Defaults to 2.
+        loss_weight (float): Weight of the loss (FRSKD's beta).
+            Defaults to 1.0.
+    """
+
+    def __init__(self, p: int = 2, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if loss_weight < 0:
+            raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
+        if p <= 0:
+            raise ValueError(f'p must be > 0, got {p}')
+        self.p = p
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: Features, target: Features) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor | Sequence[Tensor]): Student features, one
+                (N, C_s, H, W) map or one per level.
+            target (Tensor | Sequence[Tensor]): Teacher features matching
+                ``pred`` level by level, (N, C_t, H, W) each.
+
+        Returns:
+            Tensor: Scalar loss (summed over levels).
+        """
+        if isinstance(pred, Tensor) != isinstance(target, Tensor):
+            raise ValueError('AttentionTransferLoss: pred and target must '
+                             'both be tensors or both be sequences')
+        preds = [pred] if isinstance(pred, Tensor) else list(pred)
+        targets = [target] if isinstance(target, Tensor) else list(target)
+        if len(preds) != len(targets) or not preds:
+            raise ValueError(f'AttentionTransferLoss: got {len(preds)} '
+                             f'student and {len(targets)} teacher levels')
+        loss = 0
+        for lvl, (s, t) in enumerate(zip(preds, targets)):
+            if (s.dim() != 4 or t.dim() != 4 or s.shape[0] != t.shape[0]
+                    or s.shape[2:] != t.shape[2:]):
+                raise ValueError(
+                    f'AttentionTransferLoss level {lvl}: student shape '
+                    f'{tuple(s.shape)} and teacher shape {tuple(t.shape)} '
+                    f'must be (N, C, H, W) with equal N, H, W')
+            diff = attention_map(s, self.p) - attention_map(
+                t.detach(), self.p)
+            loss = loss + diff.pow(2).mean()
+        return self.loss_weight * loss

@@ -1,0 +1,279 @@
+# Copyright (c) skd_det contributors.
+"""Soft-label distillation losses: softmax (classification), sigmoid (dense
+detection) and pixel-wise (segmentation) KL divergences.
+
+Pure torch (no mmdet/mmseg import), registered in mmengine's root ``MODELS``
+registry so mmdet and mmseg configs both find them.
+"""
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+from torch import Tensor
+
+_REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def _check_args(loss_weight: float, temperature: float,
+                reduction: Optional[str] = None) -> None:
+    if loss_weight < 0:
+        raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
+    if temperature <= 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}')
+    if reduction is not None and reduction not in _REDUCTIONS:
+        raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
+                         f'got {reduction!r}')
+
+
+def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
+    if pred.dim() != dim or pred.shape != target.shape:
+        raise ValueError(f'{name}: pred (student) shape {tuple(pred.shape)} '
+                         f'and target (teacher) shape {tuple(target.shape)} '
+                         f'must be equal and {dim}-D')
+
+
+def _reduce(loss: Tensor, reduction: str,
+            avg_factor: Optional[Union[float, Tensor]]) -> Tensor:
+    """mmdet's ``weight_reduce_loss`` rule for an already weighted loss.
+
+    Without ``avg_factor``: 'mean' / 'sum' / 'none'. With it: 'mean' gives
+    ``loss.sum() / avg_factor``, 'none' returns the loss, 'sum' is an error.
+    """
+    if avg_factor is None:
+        if reduction == 'mean':
+            return loss.mean()
+        return loss.sum() if reduction == 'sum' else loss
+    if reduction == 'mean':
+        eps = torch.finfo(torch.float32).eps
+        return loss.sum() / (avg_factor + eps)
+    if reduction == 'none':
+        return loss
+    raise ValueError('avg_factor can not be used with reduction="sum"')
+
+
+@MODELS.register_module()
+class SoftmaxKDLoss(nn.Module):
+    """Soft-label knowledge distillation, "Distilling the Knowledge in a
+    Neural Network" (Hinton et al., 2015); FRSKD's ``L_KD``::
+
+        loss_n = T^2 * KL(softmax(z_t / T) || softmax(z_s / T))
+               = T^2 * sum_c p_t,c * (log p_t,c - log p_s,c)
+
+    ``pred`` (student) and ``target`` (teacher) logits are (N, C); the
+    teacher is detached. 'mean' reduction averages ``loss_n`` over samples
+    (PyTorch's 'batchmean'); with ``avg_factor`` it is
+    ``sum_n w_n * loss_n / avg_factor``.
+
+    Args:
+        temperature (float): T. Defaults to 4.0 (FRSKD classification).
+        reduction (str): 'none' | 'mean' | 'sum'. Defaults to 'mean'.
+        loss_weight (float): Weight of the loss (FRSKD's alpha).
+            Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 temperature: float = 4.0,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        _check_args(loss_weight, temperature, reduction)
+        self.temperature = temperature
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): Student logits (N, C).
+            target (Tensor): Teacher logits (N, C), detached here.
+            weight (Tensor, optional): Per-sample weights (N,).
+            avg_factor (float | Tensor, optional): Divisor of the summed loss.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: Scalar, or (N,) with reduction 'none'.
+        """
+        reduction = reduction_override or self.reduction
+        _check_args(self.loss_weight, self.temperature, reduction)
+        _check_logits('SoftmaxKDLoss', pred, target, 2)
+        if weight is not None and weight.shape != pred.shape[:1]:
+            raise ValueError(f'SoftmaxKDLoss: weight shape '
+                             f'{tuple(weight.shape)} must be (N,) for pred '
+                             f'shape {tuple(pred.shape)}')
+        T = self.temperature
+        log_p_s = F.log_softmax(pred.float() / T, dim=1)
+        log_p_t = F.log_softmax(target.detach().float() / T, dim=1)
+        loss = F.kl_div(
+            log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
+        loss = loss * T**2
+        if weight is not None:
+            loss = loss * weight.float()
+        return self.loss_weight * _reduce(loss, reduction, avg_factor)
+
+
+@MODELS.register_module()
+class SigmoidKDLoss(nn.Module):
+    """Soft-label distillation for sigmoid classifiers of dense detectors
+    (RetinaNet, FCOS, ...): the per-class binary analogue of Hinton et al.'s
+    KD, as FRSKD's ``L_KD`` needs for "Focal Loss for Dense Object
+    Detection"-style heads::
+
+        q = sigmoid(z_t / T),  p = sigmoid(z_s / T)
+        loss_{a,c} = T^2 * [q log(q/p) + (1-q) log((1-q)/(1-p))]
+
+    Binary KL rather than BCE(p, q): both give the student the same gradient
+    (they differ by the teacher's entropy, a constant), but the KL is zero
+    when the student equals the teacher, so the logged value measures the
+    remaining disagreement; BCE would not go below the teacher's entropy.
+
+    ``pred``/``target`` are (N, C) logits for all N anchors/points, the
+    teacher is detached. Normalisation: the loss is summed over classes;
+    with ``avg_factor`` (pass the number of positive anchors, as the focal
+    loss does) the sum over anchors is divided by it, otherwise ('mean')
+    it is averaged over the N anchors.
+
+    Args:
+        temperature (float): T. Detection has no published default; 1.0
+            keeps the focal-loss scale. Defaults to 1.0.
+        reduction (str): 'none' | 'mean' | 'sum'. Defaults to 'mean'.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 temperature: float = 1.0,
+                 reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        _check_args(loss_weight, temperature, reduction)
+        self.temperature = temperature
+        self.reduction = reduction
+        self.loss_weight = loss_weight
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): Student logits (N, C), N anchors of all images
+                and levels.
+            target (Tensor): Teacher logits (N, C), detached here.
+            weight (Tensor, optional): Per-anchor (N,) or per-element (N, C)
+                weights, e.g. label weights that mask ignored anchors.
+            avg_factor (float | Tensor, optional): Divisor of the summed
+                loss, typically the number of positive anchors.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: Scalar, or (N,) (summed over classes) with reduction
+            'none'.
+        """
+        reduction = reduction_override or self.reduction
+        _check_args(self.loss_weight, self.temperature, reduction)
+        _check_logits('SigmoidKDLoss', pred, target, 2)
+        if weight is not None and weight.shape not in (pred.shape[:1],
+                                                       pred.shape):
+            raise ValueError(f'SigmoidKDLoss: weight shape '
+                             f'{tuple(weight.shape)} must be (N,) or (N, C) '
+                             f'for pred shape {tuple(pred.shape)}')
+        T = self.temperature
+        s = pred.float() / T
+        t = target.detach().float() / T
+        q = torch.sigmoid(t)
+        loss = q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (
+            F.logsigmoid(-t) - F.logsigmoid(-s))
+        loss = loss * T**2
+        if weight is not None:
+            weight = weight.float()
+            loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
+        return self.loss_weight * _reduce(loss.sum(1), reduction, avg_factor)
+
+
+@MODELS.register_module()
+class PixelKLLoss(nn.Module):
+    """Pixel-wise soft-label distillation for semantic segmentation (FRSKD's
+    segmentation ``L_KD``; Hinton et al.'s KD applied at every pixel)::
+
+        loss_{n,h,w} = T^2 * KL(softmax_c(z_t / T) || softmax_c(z_s / T))
+
+    averaged over the valid pixels, i.e. those whose ``label`` is not
+    ``ignore_index`` (all pixels when no label is given). ``pred``
+    (student) and ``target`` (teacher) logits are (N, C, H, W); the teacher
+    is detached. Logits and label must have the same (H, W): resizing is the
+    caller's job.
+
+    Args:
+        temperature (float): T. Defaults to 1.0 (FRSKD segmentation).
+        ignore_index (int): Label value of excluded pixels. Defaults to 255.
+        loss_weight (float): Weight of the loss (FRSKD's alpha).
+            Defaults to 1.0.
+        loss_name (str): Key of the loss in mmseg's loss dict.
+            Defaults to 'loss_pixel_kd'.
+    """
+
+    def __init__(self,
+                 temperature: float = 1.0,
+                 ignore_index: int = 255,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_pixel_kd') -> None:
+        super().__init__()
+        _check_args(loss_weight, temperature)
+        self.temperature = temperature
+        self.ignore_index = ignore_index
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        """mmseg convention: the loss dict key (contains 'loss_')."""
+        return self._loss_name
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                label: Optional[Tensor] = None,
+                ignore_index: Optional[int] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): Student logits (N, C, H, W).
+            target (Tensor): Teacher logits (N, C, H, W), detached here.
+            label (Tensor, optional): Ground truth (N, H, W) or (N, 1, H, W);
+                pixels equal to ``ignore_index`` are excluded.
+            ignore_index (int, optional): Overrides ``self.ignore_index``.
+
+        Returns:
+            Tensor: Scalar loss (0 with a gradient path when no pixel is
+            valid).
+        """
+        _check_logits('PixelKLLoss', pred, target, 4)
+        T = self.temperature
+        log_p_s = F.log_softmax(pred.float() / T, dim=1)
+        log_p_t = F.log_softmax(target.detach().float() / T, dim=1)
+        loss = F.kl_div(
+            log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
+        loss = loss * T**2  # (N, H, W)
+        if label is None:
+            return self.loss_weight * loss.mean()
+        if label.dim() == 4 and label.shape[1] == 1:
+            label = label[:, 0]
+        if label.shape != loss.shape:
+            raise ValueError(f'PixelKLLoss: label shape {tuple(label.shape)} '
+                             f'must be (N, H, W) of the logits shape '
+                             f'{tuple(pred.shape)}; resize first')
+        ignore = self.ignore_index if ignore_index is None else ignore_index
+        valid = label != ignore
+        # where() rather than indexing: ignored pixels get no gradient
+        total = torch.where(valid, loss, torch.zeros_like(loss)).sum()
+        return self.loss_weight * total / valid.sum().clamp(min=1)

@@ -1,0 +1,4 @@
+# Copyright (c) skd_det contributors.
+from .bifpn import BiFPN, BiFPNc
+
+__all__ = ['BiFPN', 'BiFPNc']

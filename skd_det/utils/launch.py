@@ -1,0 +1,64 @@
+"""Run-time set-up shared by the train/test tools: checkpoint loading, launcher and device."""
+import os
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+
+from .config import InputError
+
+_TORCHRUN_VARS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+
+
+def allow_full_checkpoint_load() -> None:
+    """Let mmengine resume its own checkpoints on torch >= 2.6.
+
+    torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.x checkpoints
+    hold the message hub (numpy arrays, HistoryBuffer) and fail to load that way, so
+    ``--resume`` breaks. The tools load checkpoints the user produced or chose, which is the
+    case the variable exists for.
+    """
+    os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+
+
+def check_launcher(launcher: str) -> None:
+    if launcher == 'pytorch':
+        missing = [v for v in _TORCHRUN_VARS if v not in os.environ]
+        if missing:
+            raise InputError(
+                f'--launcher pytorch needs the variables torchrun sets ({", ".join(missing)} '
+                'missing). Start through torchrun: `bash tools/dist_train.sh CONFIG NUM_GPUS` '
+                'or `torchrun --nproc_per_node N tools/train.py CONFIG --launcher pytorch`; '
+                'for one process drop --launcher.')
+    elif launcher == 'slurm' and 'SLURM_PROCID' not in os.environ:
+        raise InputError('--launcher slurm must run under srun (see tools/slurm_train.sh)')
+
+
+def setup_device(cfg: Config, device: Optional[str], amp: bool) -> None:
+    """Resolve where the run goes and make CPU-only machines work with distributed launchers.
+
+    Raises:
+        InputError: CUDA (``--device cuda``, ``--amp`` or an nccl backend) asked for on a
+            machine without a usable GPU.
+    """
+    if device == 'cpu':
+        # mmengine places the model with get_device(): hide the GPUs before CUDA initialises
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    has_cuda = device != 'cpu' and torch.cuda.is_available()
+    if device == 'cuda' and not has_cuda:
+        raise InputError('--device cuda: no CUDA GPU is visible here '
+                         f'(torch {torch.__version__}, CUDA_VISIBLE_DEVICES='
+                         f'{os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")}); '
+                         'use --device cpu or run on a GPU machine')
+    if amp and not has_cuda:
+        raise InputError('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); none is in use '
+                         'here: drop --amp for CPU runs')
+    on_cpu = not has_cuda
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if on_cpu and cfg.get('launcher', 'none') != 'none':
+        if dist_cfg.get('backend', 'nccl') == 'nccl':
+            dist_cfg['backend'] = 'gloo'  # nccl is GPU-only
+    if on_cpu and cfg.get('launcher') == 'pytorch' and not torch.distributed.is_initialized():
+        # mmengine's init_dist calls torch.cuda.set_device, which fails without a GPU; the
+        # Runner skips init_dist when the process group already exists.
+        torch.distributed.init_process_group(backend=dist_cfg['backend'])

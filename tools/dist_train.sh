@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# bash tools/dist_train.sh CONFIG NUM_PROCS [train.py args...]
+# One node: NUM_PROCS processes (one per GPU; on a CPU-only machine the gloo backend is used).
+# Several nodes: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on each node.
+CONFIG=$1
+NPROCS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+"${PYTHON:-python}" -m torch.distributed.run \
+    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$NPROCS" --master_port="$PORT" \
+    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
