@@ -26,3 +26,4 @@ default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=1, max_keep_ckpts=2, save_last=True))
 log_processor = dict(window_size=10)
 auto_scale_lr = dict(enable=False, base_batch_size=4)
+randomness = dict(seed=0)

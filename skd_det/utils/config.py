@@ -102,9 +102,10 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
     """
     from mmengine.runner import Runner
     runner_args = set(inspect.signature(Runner.__init__).parameters)
+    cfg_dict = cfg.to_dict()
     for full_key in options:
         parts = full_key.split('.')
-        node: Any = cfg
+        node: Any = cfg_dict
         for depth, part in enumerate(parts):
             where = '.'.join(parts[:depth]) or 'the config'
             if isinstance(node, (list, tuple)) and part.isdigit():
