@@ -13,7 +13,7 @@ def synthetic_voc(tmp_path_factory):
     """A tiny synthetic VOCdevkit (VOC2007 + VOC2012), shared by the whole session."""
     from skd_det.datasets.synthetic import generate_voc
     out = tmp_path_factory.mktemp('synthetic') / 'voc'
-    generate_voc(str(out), num_train=8, num_val=4, seed=0, difficulty='easy')
+    generate_voc(str(out), num_train=6, num_val=2, seed=0, difficulty='easy')
     return str(out / 'VOCdevkit')
 
 

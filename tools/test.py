@@ -105,7 +105,6 @@ def build_cfg(args) -> Config:
                              "(mmseg's dataset bases define them)")
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    check_datasets(cfg, ('test_dataloader',))
     return cfg
 
 
@@ -116,6 +115,7 @@ def main():
         check_launcher(args.launcher)
         cfg = build_cfg(args)
         setup_device(cfg, args.device, amp=False)
+        check_datasets(cfg, ('test_dataloader',))
     except InputError as e:
         sys.exit(f'error: {e}')
     runner = Runner.from_cfg(cfg)

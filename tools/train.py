@@ -74,7 +74,6 @@ def build_cfg(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
-    check_datasets(cfg, ('train_dataloader', 'val_dataloader'))
     return cfg
 
 
@@ -85,6 +84,7 @@ def main():
         check_launcher(args.launcher)
         cfg = build_cfg(args)
         setup_device(cfg, args.device, args.amp)
+        check_datasets(cfg, ('train_dataloader', 'val_dataloader'))
     except InputError as e:
         sys.exit(f'error: {e}')
     runner = Runner.from_cfg(cfg)
