@@ -35,3 +35,11 @@ def run_tool():
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture(scope='session')
+def synthetic_coco(tmp_path_factory):
+    from skd_det.datasets.synthetic import generate_coco
+    out = tmp_path_factory.mktemp('synthetic') / 'coco'
+    generate_coco(str(out), num_train=8, num_val=4, seed=0, difficulty='easy')
+    return str(out)
