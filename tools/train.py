@@ -25,6 +25,8 @@ def parse_args():
                         help='resume from this checkpoint, or without a path from the latest '
                         'checkpoint in the work dir')
     parser.add_argument('--data-root', help='point every dataset and evaluator at this root')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to tensorboard (<work_dir>/<timestamp>/vis_data)')
     parser.add_argument('--device', choices=['cpu', 'cuda'],
                         help='default: CUDA when available, else CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -53,6 +55,11 @@ def build_cfg(args) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.tensorboard:
+        backends = cfg.visualizer.setdefault('vis_backends', [])
+        if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+            backends.append(dict(type='TensorboardVisBackend'))
 
     if args.amp:
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
