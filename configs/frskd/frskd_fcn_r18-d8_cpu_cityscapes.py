@@ -8,6 +8,8 @@ custom_imports = dict(imports=['skd_det.seg'], allow_failed_imports=False)
 model = dict(
     _delete_=True,
     type='SelfDistillSegmentor',
+    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
+    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
     teacher=dict(type='FRSKDSegTeacher', in_indices=(0, 3),
                  neck=dict(type='BiFPN', out_channels=128)),
