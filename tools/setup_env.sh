@@ -10,7 +10,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${1:-$ROOT/.venv}"
+VENV="$(realpath -m "${1:-$ROOT/.venv}")"
 PYTHON_BIN="${PYTHON:-python3}"
 CACHE="${SKD_DET_CACHE:-$HOME/.cache/skd_det}"
 TORCH_VERSION=2.14.1
