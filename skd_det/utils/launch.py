@@ -54,10 +54,20 @@ def setup_device(cfg: Config, device: Optional[str], amp: bool) -> None:
         raise InputError('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); none is in use '
                          'here: drop --amp for CPU runs')
     on_cpu = not has_cuda
-    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    # ConfigDict.setdefault stores a copy of a new value: assign, then read back
+    if 'dist_cfg' not in cfg.get('env_cfg', {}):
+        cfg.merge_from_dict({'env_cfg.dist_cfg': {}})
+    dist_cfg = cfg.env_cfg.dist_cfg
     if on_cpu and cfg.get('launcher', 'none') != 'none':
         if dist_cfg.get('backend', 'nccl') == 'nccl':
             dist_cfg['backend'] = 'gloo'  # nccl is GPU-only
+        # the Runner passes device_ids=[LOCAL_RANK], which DDP rejects for a CPU module; a
+        # value in the wrapper config wins over the Runner's default
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
     if on_cpu and cfg.get('launcher') == 'pytorch' and not torch.distributed.is_initialized():
         # mmengine's init_dist calls torch.cuda.set_device, which fails without a GPU; the
         # Runner skips init_dist when the process group already exists.

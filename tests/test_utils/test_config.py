@@ -123,3 +123,21 @@ def test_check_datasets_coco_json(tmp_path):
     cfg.val_dataloader.dataset.metainfo = dict(classes=('cat', 'dgo'))
     with pytest.raises(InputError, match="'dgo' not found in .*instances_val2017.json"):
         check_datasets(cfg, ('val_dataloader',))
+
+
+def test_setup_device_cpu_distributed_config():
+    import torch
+
+    from skd_det.utils import setup_device
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is present')
+    cfg = Config.fromfile(VOC_CFG)
+    cfg.launcher = 'slurm'  # 'pytorch' would also start a process group
+    setup_device(cfg, None, amp=False)
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    # DDP refuses device_ids for CPU modules; mmengine's default is [LOCAL_RANK]
+    assert 'device_ids' in cfg.model_wrapper_cfg and cfg.model_wrapper_cfg.device_ids is None
+    single = Config.fromfile(VOC_CFG)
+    single.launcher = 'none'
+    setup_device(single, None, amp=False)
+    assert single.env_cfg.dist_cfg.backend == 'nccl' and 'model_wrapper_cfg' not in single
