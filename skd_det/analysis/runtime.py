@@ -4,6 +4,7 @@
 The task of a config comes from its ``default_scope``; mmdet or mmseg is imported only when a
 config of that task is used, so detection-only installs work without mmseg and vice versa.
 """
+import copy
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -56,13 +57,31 @@ def scope(cfg: Config):
     return DefaultScope.overwrite_default_scope(cfg.default_scope)
 
 
+def _drop_pretrained(node) -> None:
+    """Remove pretrained-weight loading (URLs cannot be reached here; timing and outputs
+    compared between models do not depend on it)."""
+    if isinstance(node, dict):
+        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        if node.get('pretrained'):
+            node['pretrained'] = None
+        for value in node.values():
+            _drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_pretrained(value)
+
+
 def build_model(cfg: Config, device: torch.device, seed: int = 0) -> nn.Module:
-    """The config's model, initialised as the Runner does, SyncBN turned into BN."""
+    """The config's model, initialised as the Runner does except for pretrained weights,
+    SyncBN turned into BN."""
     from mmengine.model import revert_sync_batchnorm
     models, _ = registries(cfg)
     torch.manual_seed(seed)  # the same config gets the same weights in every run
+    model_cfg = copy.deepcopy(cfg.model)
+    _drop_pretrained(model_cfg)
     with scope(cfg):
-        model = models.build(cfg.model)
+        model = models.build(model_cfg)
         model.init_weights()
     return revert_sync_batchnorm(model).to(device)
 
