@@ -12,8 +12,8 @@ from copy import deepcopy
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_cfg_options,
-                           check_datasets, check_launcher, set_data_root, setup_device, task_of)
+from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
+                           check_launcher, load_config, setup_device)
 
 
 def parse_args():
@@ -77,28 +77,17 @@ def _det_tta(cfg: Config) -> None:
 
 
 def build_cfg(args) -> Config:
-    for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise InputError(f'{what} {path} does not exist')
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root,
+                      args.work_dir)
+    if not osp.isfile(args.checkpoint):
+        raise InputError(f'checkpoint {args.checkpoint} does not exist')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise InputError(f'--out {args.out}: the dump file must end with .pkl')
-    cfg = Config.fromfile(args.config)
-    task = task_of(cfg)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         _enable_visualization(cfg, args)
     if args.tta:
-        if task == 'det':
+        if cfg.default_scope == 'mmdet':
             _det_tta(cfg)
         elif 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
             raise InputError('--tta: the config defines no tta_model/tta_pipeline '

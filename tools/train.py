@@ -10,8 +10,8 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_cfg_options,
-                           check_datasets, check_launcher, set_data_root, setup_device, task_of)
+from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
+                           check_launcher, load_config, setup_device)
 
 
 def parse_args():
@@ -41,21 +41,8 @@ def parse_args():
 
 
 def build_cfg(args) -> Config:
-    if not osp.isfile(args.config):
-        raise InputError(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    task_of(cfg)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root,
+                      args.work_dir)
     if args.tensorboard:
         backends = cfg.visualizer.setdefault('vis_backends', [])
         if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):

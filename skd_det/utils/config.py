@@ -32,6 +32,31 @@ def task_of(cfg: Config) -> str:
                      "('mmdet') and mmseg ('mmseg') configs")
 
 
+def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] = None,
+                data_root: Optional[str] = None, work_dir: Optional[str] = None) -> Config:
+    """Load a train/test config with the tools' common arguments applied.
+
+    ``--cfg-options`` keys are checked before merging, ``--data-root`` is applied after them
+    (so it also moves roots the options set), and the work dir defaults to
+    ``./work_dirs/<config name>`` as in mmdet.
+    """
+    if not osp.isfile(path):
+        raise InputError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    task_of(cfg)
+    cfg.launcher = launcher
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    if data_root:
+        set_data_root(cfg, data_root)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
 def iter_datasets(cfg_node: Any, path: str) -> Iterator[Tuple[str, dict]]:
     """Yield ``(key path, dataset cfg)`` for every leaf dataset, looking through wrappers
     (RepeatDataset ``dataset``, ConcatDataset ``datasets``)."""
