@@ -169,3 +169,21 @@ def test_ddp_two_processes_gloo(synthetic_voc, tmp_path, run_tool):
     assert "backend='gloo'" in log
     assert 'pascal_voc/mAP' in log
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_coco_train_test_reports_pycocotools_ap(synthetic_coco, tmp_path, run_tool):
+    cfg = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_coco.py')
+    work_dir = str(tmp_path / 'coco')
+    r = run_tool(['tools/train.py', cfg, '--data-root', synthetic_coco, '--work-dir', work_dir,
+                  '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                  'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    # one epoch leaves every score under the default threshold; mmdet then reports nothing
+    r = run_tool(['tools/test.py', cfg, osp.join(work_dir, 'epoch_1.pth'), '--data-root',
+                  synthetic_coco, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+                  'model.test_cfg.score_thr=0.0'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    # pycocotools' summary and mmdet's keys for it
+    assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all' in r.stdout + r.stderr
+    for key in ('coco/bbox_mAP:', 'coco/bbox_mAP_50:', 'coco/bbox_mAP_s:'):
+        assert key in r.stdout
