@@ -1,6 +1,6 @@
 # FRSKD (Ji et al., CVPR 2021) on RetinaNet R50-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2 images.
 # The student is exactly configs/retinanet/retinanet_r50_fpn_1x_voc0712.py's model; the
-# self-teacher (BiFPN over P3..P7 + the student's head, shared) and its losses exist only in
+# self-teacher (BiFPN over P3..P7 + its own copy of the head) and its losses exist only in
 # training: tools/model_converters/export_student.py writes the plain RetinaNet.
 # Detection has no published FRSKD defaults; these are this project's (configs/frskd/README.md).
 _base_ = '../retinanet/retinanet_r50_fpn_1x_voc0712.py'
@@ -15,7 +15,7 @@ model = dict(
         type='FRSKDDetTeacher',
         neck=dict(type='BiFPN', out_channels=256),
         tap='neck',
-        shared_head=True,
+        shared_head=False,
         kd_avg_factor='mean'),
     distill_losses=dict(
         loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),

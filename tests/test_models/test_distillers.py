@@ -231,7 +231,7 @@ def test_own_head_is_a_separate_copy():
     head = model.teacher.head
     assert type(head) is type(model.student.bbox_head) and head is not model.student.bbox_head
     assert any(k.startswith('teacher.head.') for k in model.state_dict())
-    shared = build_det(det_cfg().model)
+    shared = build_det(det_cfg(shared_head=True).model)
     assert shared.teacher.head is None
     assert not any(k.startswith('teacher.head.') for k in shared.state_dict())
 

@@ -84,6 +84,41 @@ def test_num_pos_needs_an_anchor_head():
     assert build_det(cfg.model).teacher.kd_avg_factor == 'mean'
 
 
+def test_head_input_and_loss_weight():
+    """head_input='activated' feeds the head ReLU'd BiFPN outputs while L_F
+    keeps the pre-activation ones; loss_weight scales the teacher losses."""
+    model = build_det(det_cfg().model)
+    model.train()
+    inputs, samples, outs = det_outputs(model)
+    teacher = model.teacher
+    head = model.student.bbox_head if teacher.head is None else teacher.head
+    seen = []
+    hook = head.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    torch.manual_seed(0)
+    losses, pairs = teacher.loss_and_targets(model.student, inputs, samples, outs)
+    assert teacher.head_input == 'pre_activation' and teacher.loss_weight == 1.0
+    assert min(float(f.min()) for f in seen[-1]) < 0  # BN outputs
+    teacher.head_input, teacher.loss_weight = 'activated', 0.5
+    torch.manual_seed(0)
+    losses_w, pairs_w = teacher.loss_and_targets(model.student, inputs, samples, outs)
+    hook.remove()
+    for f, t in zip(seen[-1], pairs_w['loss_feat']['target']):
+        torch.testing.assert_close(f, t.relu())
+    assert min(float(t.min()) for t in pairs_w['loss_feat']['target']) < 0
+    teacher.head_input = 'pre_activation'
+    torch.manual_seed(0)
+    losses_h, _ = teacher.loss_and_targets(model.student, inputs, samples, outs)
+    for key in ('loss_cls', 'loss_bbox'):
+        torch.testing.assert_close(sum(losses_h[key]), 0.5 * sum(losses[key]))
+    with pytest.raises(ValueError, match='head_input'):
+        build_det(det_cfg(head_input='relu').model)
+    with pytest.raises(ValueError, match='loss_weight'):
+        build_det(det_cfg(loss_weight=-1.0).model)
+    with pytest.raises(ValueError, match='return_pre_activation=True'):
+        build_det(det_cfg(head_input='activated', neck=dict(
+            type='BiFPN', out_channels=64, return_pre_activation=False)).model)
+
+
 def test_probe_leaves_the_student_untouched():
     """Reading shapes at build runs the student once: no BN statistics may
     change and train mode must come back."""

@@ -113,6 +113,15 @@ def _flatten_cls(cls_scores: Sequence[Tensor], num_classes: int) -> Tensor:
     ])
 
 
+def _scale_losses(losses: Dict[str, Any], weight: float) -> Dict[str, Any]:
+    """``weight`` times every loss entry (a tensor or a list of per-level
+    tensors, as mmdet's heads return them); other entries unchanged."""
+    def scale(v):
+        return [x * weight for x in v] if isinstance(v, (list, tuple)) \
+            else v * weight
+    return {k: scale(v) if 'loss' in k else v for k, v in losses.items()}
+
+
 @MODELS.register_module()
 class FRSKDDetTeacher(BaseSelfTeacher):
     """FRSKD self-teacher for dense single-stage detectors (RetinaNet, ...).
@@ -123,7 +132,9 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         F_s   = student levels (FPN P3..P7 by default)    (N, C, H_l, W_l)
         T     = BiFPN(F_s)        pre-activation outputs   (N, d, H_l, W_l)
         z_t   = head(T)           cls (N, A*K, H_l, W_l), boxes (N, A*4, ...)
-        teacher loss = head.loss_by_feat(z_t, gt)   (trains BiFPN + backbone)
+                                  (head(act(T)) with head_input='activated')
+        teacher loss = loss_weight * head.loss_by_feat(z_t, gt)
+                                  (trains BiFPN + head + backbone)
         loss_feat: pred F_s, target T (detached)   -> AttentionTransferLoss
         loss_kd:   pred z_s, target z_t (detached), both (M, K) over all M
                    anchors; mean over anchors      -> SigmoidKDLoss
@@ -138,8 +149,10 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     teacher features either way, so both cost the same compute (measured:
     0.95 vs 0.97 s/iter, baseline 0.74, CPU R18 config); the copy adds the
     head's parameters and their optimizer state (+5.2M on R50 RetinaNet
-    with 20 classes: teacher 7.4M instead of 2.2M) without a measurable gain
-    in a short CPU run (configs/frskd/README.md).
+    with 20 classes: teacher 7.4M instead of 2.2M). The detection configs
+    use the copy: in a 6-epoch CPU run with the distillation warm-up the
+    shared head cost the student 7 held-out mAP points against it
+    (configs/frskd/README.md).
 
     KD normalisation (``kd_avg_factor``): 'mean' (default) averages the
     binary KL, summed over classes, over all anchors. 'num_pos' divides the
@@ -171,6 +184,15 @@ class FRSKDDetTeacher(BaseSelfTeacher):
             to True.
         kd_avg_factor (str): 'mean' or 'num_pos' (see above). Defaults to
             'mean'.
+        head_input (str): What the teacher head gets: 'pre_activation' (the
+            BiFPN outputs ``T`` that ``L_F`` uses) or 'activated' (``T``
+            through the BiFPN's output activation, as the paper's
+            classifier gets them; ``L_F`` still uses ``T``). 'activated'
+            needs a BiFPN with ``return_pre_activation=True``. Defaults to
+            'pre_activation'.
+        loss_weight (float): Factor on the teacher's task losses (the
+            ``teacher.*`` keys); the paper's 1.0 weights them as the
+            student's. Defaults to 1.0.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -184,8 +206,16 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                  in_indices: Optional[Sequence[int]] = None,
                  shared_head: bool = True,
                  kd_avg_factor: str = 'mean',
+                 head_input: str = 'pre_activation',
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if head_input not in ('pre_activation', 'activated'):
+            raise ValueError("teacher.head_input must be 'pre_activation' or "
+                             f"'activated', got {head_input!r}")
+        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+            raise ValueError('teacher.loss_weight must be a number >= 0, '
+                             f'got {loss_weight!r}')
         if tap not in ('neck', 'backbone'):
             raise ValueError(f"teacher.tap must be 'neck' or 'backbone', "
                              f'got {tap!r}')
@@ -200,6 +230,8 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 f"student's {type(head).__name__} has none: use 'mean'")
         self.tap = tap
         self.kd_avg_factor = kd_avg_factor
+        self.head_input = head_input
+        self.loss_weight = float(loss_weight)
 
         with _probing(student):
             x = _probe_input(student)
@@ -219,6 +251,13 @@ class FRSKDDetTeacher(BaseSelfTeacher):
             return_pre_activation=True)
         neck_cfg.update(neck or {})
         self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
+        if head_input == 'activated' and not (
+                getattr(self.neck, 'return_pre_activation', False)
+                and hasattr(self.neck, 'out_act')):
+            raise ValueError(
+                "teacher.head_input='activated' activates pre-activation "
+                'BiFPN outputs: the teacher neck needs '
+                'return_pre_activation=True (and an out_act)')
 
         with _probing(self.neck):
             teacher_feats = self.neck(selected)
@@ -259,8 +298,12 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                   if self.tap == 'neck' else student_outs.backbone_feats)
         student_feats = [tapped[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        teacher_outs = head(teacher_feats)
+        head_feats = teacher_feats if self.head_input == 'pre_activation' \
+            else [self.neck.out_act(t) for t in teacher_feats]
+        teacher_outs = head(head_feats)
         losses = head.loss_by_feat(*teacher_outs, *student_outs.loss_inputs)
+        if self.loss_weight != 1.0:
+            losses = _scale_losses(losses, self.loss_weight)
 
         num_classes = head.cls_out_channels
         student_cls = student_outs.head_outs[0]
