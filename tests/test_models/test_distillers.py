@@ -261,6 +261,41 @@ def test_config_student_is_exactly_the_baseline(frskd, baseline):
             assert ours.get(key) == base.get(key), key
 
 
+@pytest.mark.parametrize('task', ['det', 'seg'])
+@pytest.mark.parametrize('shared_head', [False, True])
+def test_seed_gives_the_student_the_baselines_weights(task, shared_head):
+    """Same seed, same student weights and the same random stream afterwards, with or
+    without the teacher part: baseline vs method comparisons need no init control."""
+    if task == 'det':
+        ours = det_cfg(shared_head=shared_head).model
+        base, build = _config('retinanet/retinanet_r18_fpn_cpu_voc0712.py').model, build_det
+    else:
+        if shared_head:
+            pytest.skip('the segmentation teacher has no shared-head option')
+        ours, build = seg_cfg().model, build_seg
+        base = _config('fcn/fcn_r18-d8_cpu_cityscapes.py').model
+
+    def init(cfg):
+        torch.manual_seed(3)
+        model = build(cfg)
+        model.init_weights()
+        return model, torch.rand(4)
+
+    baseline, base_draw = init(base)
+    wrapper, our_draw = init(ours)
+    student = wrapper.student.state_dict()
+    assert student.keys() == baseline.state_dict().keys()
+    for k, v in baseline.state_dict().items():
+        assert torch.equal(student[k], v), k
+    assert torch.equal(our_draw, base_draw)
+    # the teacher part is initialised (not left at construction values) and differs per seed
+    torch.manual_seed(4)
+    other = build(ours)
+    other.init_weights()
+    assert any(not torch.equal(a, b) for a, b in zip(wrapper.teacher.parameters(),
+                                                     other.teacher.parameters()))
+
+
 # ----------------------------------------------------------------------- build errors
 
 

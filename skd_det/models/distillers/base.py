@@ -42,6 +42,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -93,6 +94,15 @@ class BaseSelfTeacher(BaseModule):
 
     #: Names of the distillation pairs ``loss_and_targets`` returns.
     distill_pairs: Tuple[str, ...] = ()
+
+    def init_weights(self) -> None:
+        # On a forked RNG, like the part's construction in the wrapper: the
+        # random stream after initialisation is then the base model's, so a
+        # seed gives the student the same weights (and the run the same
+        # random draws) with or without the teacher part, and a comparison
+        # with the baseline needs no same-initialisation control.
+        with torch.random.fork_rng():
+            super().init_weights()
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor,
                          data_samples: list, student_outs: StudentOutputs
@@ -162,9 +172,12 @@ class SelfDistillMixin:
         student_cfg = copy.deepcopy(student)
         self.student = registry.build(copy.deepcopy(student))
         self._check_student(self.student)
-        self.teacher = registry.build(
-            teacher,
-            default_args=dict(student=self.student, student_cfg=student_cfg))
+        # see BaseSelfTeacher.init_weights
+        with torch.random.fork_rng():
+            self.teacher = registry.build(
+                teacher,
+                default_args=dict(
+                    student=self.student, student_cfg=student_cfg))
         if not isinstance(self.teacher, BaseSelfTeacher):
             raise TypeError(f'teacher must build a BaseSelfTeacher, got '
                             f'{type(self.teacher).__name__}')
