@@ -163,3 +163,36 @@ def test_seg_given_widths_are_checked():
                        r"the student's ResNetV1c outputs at in_indices=\[0, 3\]: "
                        r'2 levels of \[64, 512\] channels'):
         build_seg(cfg.model)
+
+
+def test_box_kd_is_teacher_confidence_weighted_l1():
+    cfg = det_cfg(shared_head=False)
+    cfg.model.distill_losses['loss_kd_bbox'] = dict(type='L1Loss', loss_weight=1.0)
+    model = build_det(cfg.model)
+    model.train()
+    inputs, samples, outs = det_outputs(model)
+    _, pairs = model.teacher.loss_and_targets(model.student, inputs, samples, outs)
+    # by hand from the raw per-level outputs: anchor a at (n, y, x) of level l has box
+    # channels 4a..4a+3 and class channels 20a..20a+19
+    feats = model.teacher.neck(list(outs.feats))
+    cls_t, box_t = model.teacher.head(feats)
+    box_s = outs.head_outs[1]
+    num, den = 0., 0.
+    for ct, bt, bs in zip(cls_t, box_t, box_s):
+        n, _, h, w = ct.shape
+        conf = ct.detach().sigmoid().view(n, 9, 20, h, w).max(dim=2).values  # (n, 9, h, w)
+        diff = (bs - bt.detach()).abs().view(n, 9, 4, h, w).sum(dim=2)
+        num = num + (conf * diff).sum()
+        den = den + conf.sum()
+    loss = model.distill_losses['loss_kd_bbox'](**pairs['loss_kd_bbox'])
+    torch.testing.assert_close(loss, num / den, rtol=1e-4, atol=1e-6)
+    # gradient reaches the student's box branch only
+    loss.backward()
+    student_head = model.student.bbox_head
+    assert student_head.retina_reg.weight.grad.abs().sum() > 0
+    assert student_head.retina_cls.weight.grad is None
+    assert model.teacher.head.retina_reg.weight.grad is None
+    # and the wrapper reports it under its own key
+    model.zero_grad()
+    losses = model.loss(inputs, samples)
+    assert 'distill.loss_kd_bbox' in losses

@@ -113,6 +113,27 @@ def _flatten_cls(cls_scores: Sequence[Tensor], num_classes: int) -> Tensor:
     ])
 
 
+def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs:
+                 Sequence, num_classes: int) -> dict:
+    """The ``loss_kd_bbox`` pair: box outputs flattened to (M, B) per anchor
+    (B = box channels per anchor), weighted by the teacher's confidence."""
+    cls_t, box_s, box_t = teacher_outs[0], student_outs[1], teacher_outs[1]
+    num_anchors = cls_t[0].shape[1] // num_classes
+    box_dim = box_s[0].shape[1] // num_anchors
+    with torch.no_grad():
+        logits = _flatten_cls(cls_t, num_classes)
+        if getattr(head, 'use_sigmoid_cls', True):
+            conf = logits.sigmoid().max(dim=1).values
+        else:  # softmax heads: the last channel is the background
+            conf = logits.softmax(dim=1)[:, :-1].max(dim=1).values
+    pred = _flatten_cls(box_s, box_dim)
+    return dict(
+        pred=pred,
+        target=_flatten_cls(box_t, box_dim).detach(),
+        weight=conf[:, None].expand_as(pred),
+        avg_factor=conf.sum().clamp(min=1e-6))
+
+
 def _scale_losses(losses: Dict[str, Any], weight: float) -> Dict[str, Any]:
     """``weight`` times every loss entry (a tensor or a list of per-level
     tensors, as mmdet's heads return them); other entries unchanged."""
@@ -138,6 +159,11 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         loss_feat: pred F_s, target T (detached)   -> AttentionTransferLoss
         loss_kd:   pred z_s, target z_t (detached), both (M, K) over all M
                    anchors; mean over anchors      -> SigmoidKDLoss
+        loss_kd_bbox (optional): pred b_s, target b_t (detached), both
+                   (M, B) box regression outputs (B = 4 deltas for
+                   RetinaNet/FCOS), weight (M, B) = the teacher's top class
+                   probability at the anchor, avg_factor = sum of those
+                   weights                        -> e.g. mmdet's L1Loss
 
     The student features feeding the teacher are not detached: the teacher's
     detection loss reaches the student's backbone and neck, as in the paper.
@@ -153,6 +179,13 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     use the copy: in a 6-epoch CPU run with the distillation warm-up the
     shared head cost the student 7 held-out mAP points against it
     (configs/frskd/README.md).
+
+    Box KD (``loss_kd_bbox``, off unless ``distill_losses`` names it): the
+    teacher's box outputs are targets where the teacher believes there is an
+    object, so each anchor's term is weighted by the teacher's highest class
+    probability; on background anchors the box output is never trained and
+    would be noise. Student and teacher heads share the anchors, so their
+    deltas are comparable as they are.
 
     KD normalisation (``kd_avg_factor``): 'mean' (default) averages the
     binary KL, summed over classes, over all anchors. 'num_pos' divides the
@@ -196,7 +229,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    distill_pairs = ('loss_feat', 'loss_kd')
+    distill_pairs = ('loss_feat', 'loss_kd', 'loss_kd_bbox')
 
     def __init__(self,
                  student: nn.Module,
@@ -292,7 +325,9 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         teacher head's losses (``loss_cls``, ``loss_bbox``) and the pairs
         ``loss_feat`` (student levels vs detached BiFPN outputs) and
         ``loss_kd`` (student vs detached teacher class logits, (M, K),
-        and the ``avg_factor``: None for the mean, or the positives)."""
+        and the ``avg_factor``: None for the mean, or the positives) and
+        ``loss_kd_bbox`` (box outputs, (M, B), weighted by the teacher's
+        confidence)."""
         head = student.bbox_head if self.head is None else self.head
         tapped = (student_outs.feats
                   if self.tap == 'neck' else student_outs.backbone_feats)
@@ -316,7 +351,9 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 pred=_flatten_cls(student_cls, num_classes),
                 target=_flatten_cls(teacher_outs[0], num_classes).detach(),
                 avg_factor=self._kd_avg_factor(student.bbox_head, student_cls,
-                                               student_outs.loss_inputs)))
+                                               student_outs.loss_inputs)),
+            loss_kd_bbox=_box_kd_pair(head, student_outs.head_outs,
+                                      teacher_outs, num_classes))
         return losses, pairs
 
     def _kd_avg_factor(self, head: nn.Module, cls_scores: Sequence[Tensor],
