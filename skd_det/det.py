@@ -5,6 +5,7 @@
 
 Registers everything detection needs; never imports mmseg."""
 from . import engine, models  # noqa: F401
+from .datasets import transforms  # noqa: F401
 from .models.distillers.self_distill_detector import SelfDistillDetector
 
 __all__ = ['SelfDistillDetector']

@@ -4,7 +4,8 @@
 Pure numpy/torch/matplotlib: ``calibration`` (ECE, AURC), ``detection`` (matching, P/R/F1,
 confusion matrix), ``segmentation`` (pixel confusion, IoU), ``roc``, ``ap`` (per-class AP by
 mmdet's ``eval_map`` / pycocotools), ``complexity`` (parameters, FLOPs), ``timing`` (time
-statistics, peak memory), ``logs`` (mmengine JSON logs), ``tables``, ``plotting``.
+statistics, peak memory), ``robustness`` (mPC, rPC of corrupted test sets), ``logs``
+(mmengine JSON logs), ``tables``, ``plotting``.
 OpenMMLab-facing: ``runtime`` (configs, models, synthetic batches), ``benchmark``,
 ``results``. Nothing is imported here, so each module loads only what it needs.
 """

@@ -1,8 +1,9 @@
 # Copyright (c) skd_det contributors.
 from .attention_transfer_loss import AttentionTransferLoss, attention_map
 from .kd_losses import PixelKLLoss, SigmoidKDLoss, SoftmaxKDLoss
+from .normalized_l1_loss import NormalizedL1Loss
 
 __all__ = [
     'AttentionTransferLoss', 'attention_map', 'SoftmaxKDLoss',
-    'SigmoidKDLoss', 'PixelKLLoss'
+    'SigmoidKDLoss', 'PixelKLLoss', 'NormalizedL1Loss'
 ]

@@ -1,4 +1,8 @@
 # Copyright (c) skd_det contributors.
+from .blur_skd_teacher import BlurSKDTeacher
+from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
 
-__all__ = ['FRSKDDetTeacher', 'FRSKDSegTeacher']
+__all__ = [
+    'BlurSKDTeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher'
+]

@@ -1,0 +1,21 @@
+# Blur-robust S-KD (Cho et al., IEEE Access 2022) on the CPU RetinaNet R18-FPN baseline (synthetic
+# VOC; tests, CPU benchmarks). The student is configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py's
+# model plus the deblurring subnet after its FPN (kept at inference); each training image is
+# blurred on the device (the student's view) and its sharp view feeds the teacher pass, which is
+# the same network. Defaults: configs/blur_skd/README.md.
+_base_ = '../retinanet/retinanet_r18_fpn_cpu_voc0712.py'
+custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
+model = dict(
+    _delete_=True,
+    type='SelfDistillDetector',
+    # the student's preprocessor + the blurred view for the student, the sharp one kept
+    data_preprocessor=dict(
+        _base_.model.data_preprocessor,
+        batch_augments=[dict(type='MotionBlurBatchAugment', prob=1.0, keep_sharp=True)]),
+    student=dict(_base_.model,
+                 neck=[_base_.model.neck, dict(type='DeblurNeck', in_channels=64, num_blocks=2)]),
+    teacher=dict(type='BlurSKDTeacher', shared_head=True, teacher_deblur=False,
+                 kd_avg_factor='num_pos', loss_weight=1.0),
+    distill_losses=dict(
+        loss_feat=dict(type='NormalizedL1Loss', loss_weight=0.5),
+        loss_kd=dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=0.3)))

@@ -1,0 +1,188 @@
+# Copyright (c) skd_det contributors.
+"""Blur-robust S-KD self-teacher part.
+
+"Blur-Robust Object Detection Using Feature-Level Deblurring via Self-Guided
+Knowledge Distillation" (Cho et al., IEEE Access 2022). Pure torch on the
+duck-typed mmdet detector API (``backbone``, ``neck``, ``bbox_head``):
+nothing here imports mmdet.
+"""
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.registry import MODELS
+from torch import Tensor
+
+from ..data_preprocessors.motion_blur_augment import sharp_views
+from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from ..necks.deblur_neck import DeblurNeck
+from .frskd_teacher import _flatten_cls, _rebuild, _scale_losses
+
+KD_AVG_FACTORS = ('mean', 'num_pos')
+
+
+def check_kd_avg_factor(kd_avg_factor: str, head: nn.Module) -> str:
+    if kd_avg_factor not in KD_AVG_FACTORS:
+        raise ValueError("teacher.kd_avg_factor must be 'mean' or 'num_pos', "
+                         f'got {kd_avg_factor!r}')
+    if kd_avg_factor == 'num_pos' and not hasattr(head, 'get_anchors'):
+        raise ValueError(
+            "teacher.kd_avg_factor='num_pos' counts the positive anchors of "
+            f"an anchor-based head (AnchorHead API); the student's "
+            f"{type(head).__name__} has none: use 'mean'")
+    return kd_avg_factor
+
+
+def kd_avg_factor(mode: str, head: nn.Module, cls_scores: Sequence[Tensor],
+                  loss_inputs: tuple) -> Optional[float]:
+    """None ('mean': average over anchors) or the number of positive anchors
+    of ``head``'s target assignment ('num_pos', the focal loss' divisor)."""
+    if mode == 'mean':
+        return None
+    gt_instances, img_metas, gt_instances_ignore = loss_inputs
+    featmap_sizes = [s.shape[-2:] for s in cls_scores]
+    anchors, valid_flags = head.get_anchors(
+        featmap_sizes, img_metas, device=cls_scores[0].device)
+    with torch.no_grad():
+        # AnchorHead-family get_targets all end with avg_factor
+        targets = head.get_targets(anchors, valid_flags, gt_instances,
+                                   img_metas, gt_instances_ignore)
+    return float(targets[-1])
+
+
+def kd_pairs(student: nn.Module, student_outs: StudentOutputs,
+             teacher_feats: Sequence[Tensor], teacher_cls: Sequence[Tensor],
+             avg_mode: str) -> Dict[str, dict]:
+    """The ``loss_feat`` (student head inputs vs detached teacher features,
+    per level) and ``loss_kd`` (student vs detached teacher class logits,
+    (M, K) over all M anchors) pairs of a dense detector."""
+    head = student.bbox_head
+    num_classes = head.cls_out_channels
+    student_cls = student_outs.head_outs[0]
+    return dict(
+        loss_feat=dict(
+            pred=list(student_outs.feats),
+            target=[t.detach() for t in teacher_feats]),
+        loss_kd=dict(
+            pred=_flatten_cls(student_cls, num_classes),
+            target=_flatten_cls(teacher_cls, num_classes).detach(),
+            avg_factor=kd_avg_factor(avg_mode, head, student_cls,
+                                     student_outs.loss_inputs)))
+
+
+@MODELS.register_module()
+class BlurSKDTeacher(BaseSelfTeacher):
+    """Self-guided teacher of blur-robust S-KD: the student's own network on
+    the sharp view of each image teaches its pass on the blurred view.
+
+    Data: ``MotionBlurBatchAugment(keep_sharp=True)`` in the wrapper's
+    ``data_preprocessor.batch_augments`` makes ``inputs`` the blurred view
+    and stores the sharp one on each data sample (same geometric
+    augmentation, same boxes). Student: ``neck=[FPN, DeblurNeck]``, so the
+    wrapper's student pass is ``head(deblur(FPN(backbone(blurred))))``.
+    Teacher pass, with the same parameters::
+
+        x_s, x_t = blurred, sharp views                 (N, 3, H, W)
+        F_s   = deblur(FPN(backbone(x_s)))  student_outs.feats, (N, C, H_l, W_l)
+        F_t   = FPN(backbone(x_t))          neck stages before the DeblurNeck
+                (through it too with teacher_deblur=True)
+        z_t   = head(F_t)                   cls (N, A*K, H_l, W_l), boxes
+        teacher loss = loss_weight * head.loss_by_feat(z_t, gt)  (teacher.*)
+        loss_feat: pred F_s, target F_t (detached)   -> NormalizedL1Loss
+        loss_kd:   pred z_s, target z_t (detached)   -> SigmoidKDLoss
+
+    The sharp pass carries gradients when ``loss_weight > 0`` (its detection
+    loss trains the shared network, the paper's det(sharp) term); its
+    features and logits enter the pairs only as detached targets, so the
+    distillation losses train the blurred pass alone. With ``loss_weight=0``
+    the sharp pass runs under ``torch.no_grad()``.
+
+    Which parts are shared: backbone and FPN always (the method's point);
+    the head with ``shared_head=True`` (default; ``False`` gives the teacher
+    its own copy of the head, built from the student head's config); the
+    deblurring subnet is student-only unless ``teacher_deblur=True``.
+    Without a ``DeblurNeck`` in the student's neck, the teacher uses the
+    whole neck (S-KD without deblurring, an ablation).
+
+    Args:
+        student (nn.Module): The built student (filled in by the wrapper).
+        student_cfg (dict): The student's config (filled in by the wrapper).
+        shared_head (bool): See above. Defaults to True.
+        teacher_deblur (bool): Run the sharp view through the DeblurNeck
+            too. Defaults to False.
+        kd_avg_factor (str): 'num_pos' (default: the soft-label sum over
+            anchors divided by the positives, as the focal loss and the
+            design note's loss) or 'mean' (averaged over anchors).
+        loss_weight (float): Factor on the sharp-view detection losses.
+            Defaults to 1.0.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    distill_pairs = ('loss_feat', 'loss_kd')
+
+    def __init__(self,
+                 student: nn.Module,
+                 student_cfg: dict,
+                 shared_head: bool = True,
+                 teacher_deblur: bool = False,
+                 kd_avg_factor: str = 'num_pos',
+                 loss_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+            raise ValueError('teacher.loss_weight must be a number >= 0, '
+                             f'got {loss_weight!r}')
+        head = student.bbox_head
+        self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
+        self.loss_weight = float(loss_weight)
+        self.teacher_deblur = bool(teacher_deblur)
+        stages = list(student.neck) if isinstance(
+            student.neck, nn.Sequential) else [student.neck]
+        deblur = [i for i, m in enumerate(stages) if isinstance(m, DeblurNeck)]
+        if deblur and deblur != list(range(deblur[0], len(stages))):
+            raise ValueError(
+                'BlurSKDTeacher: the DeblurNeck stages must come last in the '
+                f"student's neck, got {[type(m).__name__ for m in stages]}")
+        if not deblur:
+            print_log(
+                "BlurSKDTeacher: the student's neck has no DeblurNeck; the "
+                'sharp and blurred passes share the whole network',
+                logger='current')
+        #: neck stages the sharp view runs through
+        self.num_teacher_stages = len(stages) if (
+            teacher_deblur or not deblur) else deblur[0]
+        self.head = None if shared_head else _rebuild(
+            head,
+            student_cfg['bbox_head'],
+            train_cfg=student_cfg.get('train_cfg'),
+            test_cfg=student_cfg.get('test_cfg'))
+
+    def sharp_features(self, student: nn.Module,
+                       sharp: Tensor) -> Tuple[Tensor, ...]:
+        """FPN features of the sharp view (see ``teacher_deblur``)."""
+        x = student.backbone(sharp)
+        stages = list(student.neck) if isinstance(
+            student.neck, nn.Sequential) else [student.neck]
+        for stage in stages[:self.num_teacher_stages]:
+            x = stage(x)
+        return tuple(x)
+
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
+                         data_samples: list, student_outs: StudentOutputs
+                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+        """See :meth:`BaseSelfTeacher.loss_and_targets` and the class
+        docstring."""
+        sharp = sharp_views(data_samples, 'BlurSKDTeacher').to(inputs)
+        head = student.bbox_head if self.head is None else self.head
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and self.loss_weight > 0):
+            feats = self.sharp_features(student, sharp)
+            outs = head(feats)
+        losses = {}
+        if self.loss_weight > 0:
+            losses = head.loss_by_feat(*outs, *student_outs.loss_inputs)
+            if self.loss_weight != 1.0:
+                losses = _scale_losses(losses, self.loss_weight)
+        return losses, kd_pairs(student, student_outs, feats, outs[0],
+                                self.kd_avg_factor)

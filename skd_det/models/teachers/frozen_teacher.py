@@ -1,0 +1,186 @@
+# Copyright (c) skd_det contributors.
+"""A frozen, pretrained external teacher as a teacher part (classic KD)."""
+import copy
+import os.path as osp
+from typing import Any, Dict, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import MODELS, DefaultScope
+from torch import Tensor
+
+from ..data_preprocessors.motion_blur_augment import sharp_views
+from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from .blur_skd_teacher import check_kd_avg_factor, kd_pairs
+from .frskd_teacher import _probe_input, _probing
+
+#: State-dict prefix of the wrapper's student; a wrapper checkpoint given as
+#: the teacher's keeps only these weights.
+_STUDENT_PREFIX = 'student.'
+
+
+def _model_config(config: Union[str, dict]) -> Tuple[dict, str]:
+    """(model config, registry scope) from a config file path, a full config
+    (with ``model``) or a model config."""
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'teacher.config: no config file {config}')
+        config = Config.fromfile(config)
+    if not isinstance(config, dict):
+        raise TypeError('teacher.config must be a config file path or dict, '
+                        f'got {type(config).__name__}')
+    scope = config.get('default_scope')
+    model = config['model'] if 'model' in config else config
+    if 'type' not in model:
+        raise ValueError('teacher.config: the model config has no type')
+    current = DefaultScope.get_current_instance()
+    scope = scope or (current.scope_name if current else 'mmdet')
+    return copy.deepcopy(dict(model)), scope
+
+
+def _load_weights(model: nn.Module, path: str) -> None:
+    """Load a checkpoint strictly: a plain detector's or a self-distillation
+    wrapper's (its ``student.*`` weights)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'teacher.checkpoint: no file {path}')
+    # mmengine checkpoints hold non-tensor state (message hub), as the
+    # tools' allow_full_checkpoint_load explains; the user chose this file
+    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    state = ckpt.get('state_dict', ckpt)
+    if any(k.startswith(_STUDENT_PREFIX) for k in state):
+        state = {
+            k[len(_STUDENT_PREFIX):]: v
+            for k, v in state.items() if k.startswith(_STUDENT_PREFIX)
+        }
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise ValueError(f'teacher.checkpoint {path} does not match the '
+                         f'teacher model: {e}') from e
+
+
+@MODELS.register_module()
+class FrozenTeacher(BaseSelfTeacher):
+    """A pretrained dense detector as a frozen teacher ("Distilling the
+    Knowledge in a Neural Network", Hinton et al. 2015; hints as in
+    "FitNets", Romero et al. 2015): the KD comparator of blur-robust S-KD
+    (Cho et al., IEEE Access 2022: a sharp-trained teacher on the sharp view
+    teaching a student on the blurred one)::
+
+        x     = sharp view (view='sharp') or the student's inputs  (N, 3, H, W)
+        F_t   = teacher.extract_feat(x)       (N, C, H_l, W_l), no grad
+        z_t   = teacher.bbox_head(F_t)        cls (N, A*K, H_l, W_l)
+        loss_feat: pred student feats (its head inputs), target F_t
+        loss_kd:   pred z_s, target z_t, (M, K) over all M anchors
+        teacher losses: none
+
+    The teacher is built from its own config (file or dict, mmdet scope
+    unless the file says otherwise) and loaded from ``checkpoint`` (a plain
+    detector checkpoint, or a ``SelfDistillDetector`` one: its ``student.*``
+    weights); it stays in eval mode with ``requires_grad=False``. Like
+    mmdet's ``KnowledgeDistillationSingleStageDetector`` it is held as a
+    plain attribute, not a submodule: it is not in the wrapper's state dict
+    (checkpoints stay the student's size; the teacher comes from its own
+    file on resume) nor its ``parameters()``; ``_apply`` moves it with the
+    wrapper (``.to()``, ``.cuda()``, dtype casts).
+
+    Without ``checkpoint`` the teacher keeps its random initialisation and a
+    warning is logged (config tests build the model that way; train with
+    ``--cfg-options model.teacher.checkpoint=PATH``).
+
+    Student and teacher must give the same number of feature levels, widths
+    and sizes, and the same class-score layout (checked at build on a probe
+    image).
+
+    Args:
+        student (nn.Module): The built student (filled in by the wrapper).
+        student_cfg (dict): The student's config (filled in by the wrapper).
+        config (str | dict): Teacher config file, full config or model
+            config.
+        checkpoint (str, optional): Teacher weights. Defaults to None.
+        view (str): 'sharp' (the sharp views ``MotionBlurBatchAugment(
+            keep_sharp=True)`` stores) or 'inputs' (what the student sees).
+            Defaults to 'inputs'.
+        kd_avg_factor (str): 'mean' or 'num_pos', as in
+            :class:`BlurSKDTeacher`. Defaults to 'num_pos'.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    distill_pairs = ('loss_feat', 'loss_kd')
+
+    def __init__(self,
+                 student: nn.Module,
+                 student_cfg: dict,
+                 config: Union[str, dict],
+                 checkpoint: Optional[str] = None,
+                 view: str = 'inputs',
+                 kd_avg_factor: str = 'num_pos',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if view not in ('sharp', 'inputs'):
+            raise ValueError("teacher.view must be 'sharp' or 'inputs', got "
+                             f'{view!r}')
+        self.view = view
+        self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor,
+                                                 student.bbox_head)
+        model_cfg, scope = _model_config(config)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = MODELS.build(model_cfg)
+        if checkpoint is None:
+            print_log(
+                'FrozenTeacher: no checkpoint, the teacher keeps its random '
+                'initialisation', logger='current', level=30)
+        else:
+            _load_weights(model, checkpoint)
+        model.requires_grad_(False)
+        model.eval()
+        # a plain attribute (see the class docstring)
+        self.__dict__['model'] = model
+        self._check_compatible(student)
+
+    def _check_compatible(self, student: nn.Module) -> None:
+        with _probing(student):
+            x = _probe_input(student)
+            s_feats = student.extract_feat(x)
+            s_cls = student.bbox_head(s_feats)[0]
+        with torch.no_grad():
+            t_feats = self.model.extract_feat(x.to(self._device()))
+            t_cls = self.model.bbox_head(t_feats)[0]
+
+        def shapes(ts):
+            return [tuple(t.shape) for t in ts]
+
+        if shapes(s_feats) != shapes(t_feats) or shapes(s_cls) != shapes(
+                t_cls):
+            raise ValueError(
+                'FrozenTeacher: student and teacher must give the same '
+                'feature and class-score shapes; on a probe image the student '
+                f'gives features {shapes(s_feats)} and scores {shapes(s_cls)},'
+                f' the teacher {shapes(t_feats)} and {shapes(t_cls)}')
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _apply(self, fn, *args, **kwargs):
+        self.model._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'FrozenTeacher':
+        super().train(mode)
+        self.model.eval()
+        return self
+
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
+                         data_samples: list, student_outs: StudentOutputs
+                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+        """See :meth:`BaseSelfTeacher.loss_and_targets`: no task losses, and
+        the pairs ``loss_feat`` and ``loss_kd``."""
+        x = inputs if self.view == 'inputs' else sharp_views(
+            data_samples, 'FrozenTeacher(view=sharp)').to(inputs)
+        with torch.no_grad():
+            feats = self.model.extract_feat(x)
+            cls_scores = self.model.bbox_head(feats)[0]
+        return {}, kd_pairs(student, student_outs, feats, cls_scores,
+                            self.kd_avg_factor)

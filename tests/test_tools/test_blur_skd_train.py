@@ -1,0 +1,121 @@
+# Copyright (c) skd_det contributors.
+"""Blur-robust S-KD through the tools on synthetic VOC: a short tools/train.py run, tools/test.py,
+tools/analysis/test_robustness.py, and an export that keeps the deblurring subnet and predicts
+exactly what the wrapper predicts."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from glob import glob
+
+import pytest
+import torch
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG = 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blur.py'
+ENV = dict(OMP_NUM_THREADS='1')
+# one epoch on the val images of VOC2007 + VOC2012, batch 2; random-init scores are ~0.01, so
+# keep every box to compare non-empty predictions
+OPTS = [
+    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
+    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
+    'model.student.test_cfg.score_thr=0.0', 'val_cfg=None', 'val_dataloader=None',
+    'val_evaluator=None', 'default_hooks.logger.interval=1', 'log_processor.window_size=1'
+]
+
+
+def _tool(args):
+    env = dict(os.environ, PYTHONUNBUFFERED='1', **ENV)
+    result = subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope='module')
+def run(synthetic_voc, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('blur_skd')
+    _tool(['tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir', str(work_dir),
+           '--device', 'cpu', '--cfg-options', *OPTS])
+    return work_dir
+
+
+def test_train_logs_both_views_and_distillation(run):
+    (path, ) = glob(osp.join(str(run), '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        records = [r for r in map(json.loads, f) if 'loss' in r]
+    assert len(records) == 2
+    for r in records:
+        for key in ('loss_cls', 'loss_bbox', 'teacher.loss_cls', 'teacher.loss_bbox',
+                    'distill.loss_feat', 'distill.loss_kd'):
+            assert r[key] > 0, key
+        assert r['loss'] == pytest.approx(
+            sum(v for k, v in r.items() if 'loss' in k and k != 'loss'), rel=1e-5)
+
+
+def test_test_and_robustness_tools(run, synthetic_voc, tmp_path):
+    ckpt = str(run / 'epoch_1.pth')
+    result = _tool(['tools/test.py', CFG, ckpt, '--data-root', synthetic_voc, '--work-dir',
+                    str(tmp_path / 'test'), '--device', 'cpu', '--cfg-options',
+                    'test_dataloader.num_workers=0'])
+    assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
+    out = tmp_path / 'robustness'
+    _tool(['tools/analysis/test_robustness.py', CFG, ckpt, '--corruptions', 'motion_blur',
+           'linear_motion_blur', '--severities', '0', '1', '5', '--out', str(out),
+           '--data-root', synthetic_voc, '--device', 'cpu', '--cfg-options',
+           'test_dataloader.num_workers=0'])
+    with open(out / 'robustness.json') as f:
+        report = json.load(f)
+    assert report['metric'] == 'pascal_voc/mAP'
+    assert set(report['runs']) == {'clean', 'motion_blur@1', 'motion_blur@5',
+                                   'linear_motion_blur@1', 'linear_motion_blur@5'}
+    for name in ('motion_blur', 'linear_motion_blur'):
+        scores = report['corruptions'][name]['severities']
+        assert scores == {s: report['runs'][f'{name}@{s}']['pascal_voc/mAP'] for s in ('1', '5')}
+    assert report['mPC'] == pytest.approx(sum(
+        v for c in report['corruptions'].values() for v in c['severities'].values()) / 4)
+    assert report['clean'] == report['runs']['clean']['pascal_voc/mAP']
+    assert 'mPC =' in (out / 'robustness.md').read_text()
+    assert (out / 'robustness.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_export_keeps_the_deblur_neck_and_predicts_identically(run, synthetic_voc, tmp_path,
+                                                               monkeypatch):
+    from mmdet.apis import inference_detector, init_detector
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    (config, ) = glob(osp.join(str(run), 'skd_*.py'))
+    ckpt = str(run / 'epoch_1.pth')
+    _tool(['tools/model_converters/export_student.py', config, ckpt, str(tmp_path)])
+    name = osp.splitext(osp.basename(config))[0] + '_student'
+    exported = Config.fromfile(str(tmp_path / f'{name}.py'))
+    assert exported.model.type == 'RetinaNet'
+    assert [n['type'] for n in exported.model.neck] == ['FPN', 'DeblurNeck']
+    assert exported.custom_imports.imports == ['skd_det.det']  # DeblurNeck is skd_det's
+    assert 'batch_augments' not in exported.model.data_preprocessor  # training-only
+    weights = torch.load(str(tmp_path / f'{name}.pth'), map_location='cpu', weights_only=True)
+    assert any(k.startswith('neck.1.blocks.') for k in weights['state_dict'])
+
+    images = sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]
+    plain = inference_detector(
+        init_detector(str(tmp_path / f'{name}.py'), str(tmp_path / f'{name}.pth'),
+                      device='cpu'), images)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # a full training checkpoint
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    wrapper = MODELS.build(cfg.model)
+    load_checkpoint(wrapper, ckpt, map_location='cpu')
+    wrapper.cfg = cfg
+    wrapper.eval()
+    ours = inference_detector(wrapper, images)
+    for mine, theirs in zip(ours, plain):
+        assert len(mine.pred_instances) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(mine.pred_instances[key], theirs.pred_instances[key])
+    # the deblur subnet was trained away from the identity it starts as
+    student = wrapper.student
+    assert any(b.conv2.weight.abs().sum() > 0 for b in student.neck[1].blocks)
