@@ -1,4 +1,5 @@
 # Copyright (c) skd_det contributors.
 from .distill_warmup_hook import DistillWarmupHook
+from .lgd_phase_hook import LGDPhaseHook
 
-__all__ = ['DistillWarmupHook']
+__all__ = ['DistillWarmupHook', 'LGDPhaseHook']

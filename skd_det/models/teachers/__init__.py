@@ -2,7 +2,9 @@
 from .blur_skd_teacher import BlurSKDTeacher
 from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
+from .lgd_teacher import LGDTeacher
 
 __all__ = [
-    'BlurSKDTeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher'
+    'BlurSKDTeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
+    'LGDTeacher'
 ]

@@ -1,0 +1,89 @@
+# Copyright (c) skd_det contributors.
+from typing import Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.registry import MODELS
+from torch import Tensor
+
+Features = Union[Tensor, Sequence[Tensor]]
+
+
+def instance_norm(feat: Tensor, eps: float = 1e-5) -> Tensor:
+    """Each channel map of each sample to zero mean and unit (biased)
+    variance over its H*W positions, without affine parameters.
+
+    Unlike ``F.instance_norm`` in training mode it accepts 1x1 maps (the
+    coarsest FPN levels of small images), which it maps to zero.
+
+    Args:
+        feat (Tensor): (N, C, H, W).
+        eps (float): Added to the variance. Defaults to 1e-5.
+
+    Returns:
+        Tensor: (N, C, H, W), dtype of ``feat``.
+    """
+    mean = feat.mean(dim=(2, 3), keepdim=True)
+    var = feat.var(dim=(2, 3), unbiased=False, keepdim=True)
+    return (feat - mean) / torch.sqrt(var + eps)
+
+
+@MODELS.register_module()
+class InstanceNormMSELoss(nn.Module):
+    """Feature loss of LGD, "LGD: Label-guided Self-distillation for Object
+    Detection" (Zhang et al., AAAI 2022)::
+
+        L = sum_levels mean((IN(F_s) - IN(F_t).detach())^2)
+
+    ``IN`` normalises each channel map of each sample (:func:`instance_norm`);
+    the mean runs over N, C, H, W of a level. ``pred`` is the student side
+    (LGD: the adapted student features), ``target`` the teacher side,
+    detached here. Computed in float32 with autocast off, so AMP training
+    neither normalises nor squares in half precision.
+
+    Args:
+        eps (float): Instance-norm epsilon. Defaults to 1e-5.
+        loss_weight (float): LGD's lambda. Defaults to 1.0.
+    """
+
+    def __init__(self, eps: float = 1e-5, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if loss_weight < 0:
+            raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
+        if eps <= 0:
+            raise ValueError(f'eps must be > 0, got {eps}')
+        self.eps = eps
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: Features, target: Features) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor | Sequence[Tensor]): Student features, one
+                (N, C, H, W) map or one per level.
+            target (Tensor | Sequence[Tensor]): Teacher features of the same
+                shapes.
+
+        Returns:
+            Tensor: Scalar float32 loss (summed over levels).
+        """
+        if isinstance(pred, Tensor) != isinstance(target, Tensor):
+            raise ValueError('InstanceNormMSELoss: pred and target must both '
+                             'be tensors or both be sequences')
+        preds = [pred] if isinstance(pred, Tensor) else list(pred)
+        targets = [target] if isinstance(target, Tensor) else list(target)
+        if len(preds) != len(targets) or not preds:
+            raise ValueError(f'InstanceNormMSELoss: got {len(preds)} student '
+                             f'and {len(targets)} teacher levels')
+        loss = 0
+        with torch.autocast(device_type=preds[0].device.type, enabled=False):
+            for lvl, (s, t) in enumerate(zip(preds, targets)):
+                if s.dim() != 4 or s.shape != t.shape:
+                    raise ValueError(
+                        f'InstanceNormMSELoss level {lvl}: student shape '
+                        f'{tuple(s.shape)} and teacher shape '
+                        f'{tuple(t.shape)} must be equal (N, C, H, W)')
+                diff = instance_norm(s.float(), self.eps) - instance_norm(
+                    t.detach().float(), self.eps)
+                loss = loss + diff.pow(2).mean()
+        return self.loss_weight * loss

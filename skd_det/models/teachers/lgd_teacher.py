@@ -1,0 +1,191 @@
+# Copyright (c) skd_det contributors.
+"""LGD teacher part for dense single-stage detectors.
+
+"LGD: Label-guided Self-distillation for Object Detection" (Zhang et al.,
+AAAI 2022, https://arxiv.org/abs/2109.11496). Pure torch on the duck-typed
+mmdet dense-head API (``prior_generator.strides``, ``loss_by_feat``):
+nothing here imports mmdet.
+"""
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmengine.registry import MODELS
+from torch import Tensor
+
+from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from ..layers.lgd import box_cell_masks, level_sizes
+from .frskd_teacher import PROBE_SIZE, _probe_input, _probing, _scale_losses
+
+
+def _box_tensor(boxes) -> Tensor:
+    """mmdet's ``HorizontalBoxes`` or a plain (K, 4) tensor -> tensor."""
+    return boxes.tensor if hasattr(boxes, 'tensor') else boxes
+
+
+@MODELS.register_module()
+class LGDTeacher(BaseSelfTeacher):
+    """LGD's label-guided teacher for dense single-stage detectors
+    (RetinaNet, FCOS, ...), with the student's head shared::
+
+        F_s  = student FPN levels                         (N, C, H_l, W_l)
+        e    = LGDLabelEncoder(descriptors of the gt)     (M, D)
+        a    = LGDAppearanceEncoder(F_s, boxes)           (L, M, D)
+        r    = LGDRelationAdapter(a, e), same-image only  (L, M, D)
+        F_t  = LGDKnowledgeMapper(r, boxes)               (N, C, H_l, W_l)
+        teacher loss = head.loss_by_feat(head(F_t), gt)   (student's head)
+        loss_feat: pred LGDStudentAdapter(F_s), target F_t (detached)
+                                                  -> InstanceNormMSELoss
+
+    The M objects are each image's ground-truth boxes (clipped to the
+    image; boxes with no area left dropped), plus the whole-image context
+    object (``context=True``), plus a whole-image dummy object for an image
+    with none (see
+    :meth:`~skd_det.models.layers.LGDLabelEncoder.build_objects`).
+    Ignored/crowd boxes (``gt_instances_ignore``) are no objects; the
+    student's and the teacher's detection losses treat them as the student
+    head's assigner does.
+
+    Phases: two plain attributes, set by
+    :class:`~skd_det.engine.hooks.LGDPhaseHook` before every iteration
+    (both False without it):
+
+    - ``detach_distill_student``: the adapter gets ``F_s.detach()``, so the
+      feature loss trains only the adapter (the authors' adapter warm-up);
+    - ``detach_teacher_input``: the appearance encoder gets ``F_s.detach()``,
+      so the teacher branch sends no gradient into the student's backbone
+      and neck (the student's head still gets the teacher's detection loss).
+
+    Args:
+        student (nn.Module): The built student (filled in by the wrapper;
+            read for shapes, strides and classes, not kept).
+        student_cfg (dict): The student's config (filled in by the wrapper).
+        label_encoder (dict, optional): Overrides of the
+            ``LGDLabelEncoder`` config, e.g. ``dict(context=False)``.
+            ``num_classes`` and ``embed_dims`` are the student head's and
+            ``embed_dims`` (an error if given and different: the
+            descriptors one-hot encode the classes the head predicts).
+        embed_dims (int): D of the label, appearance and relation
+            embeddings. Defaults to 256.
+        num_heads (int): Attention heads of the relation adapter.
+            Defaults to 8.
+        loss_weight (float): Factor on the teacher's detection losses (the
+            ``teacher.*`` keys). Defaults to 1.0.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    distill_pairs = ('loss_feat', )
+
+    def __init__(self,
+                 student: nn.Module,
+                 student_cfg: dict,
+                 label_encoder: Optional[dict] = None,
+                 embed_dims: int = 256,
+                 num_heads: int = 8,
+                 loss_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+            raise ValueError('teacher.loss_weight must be a number >= 0, '
+                             f'got {loss_weight!r}')
+        head = student.bbox_head
+        priors = getattr(head, 'prior_generator', None)
+        if priors is None or not hasattr(head, 'num_classes'):
+            raise TypeError(
+                f"LGDTeacher needs a dense head with a prior_generator "
+                f"(its strides) and num_classes; the student's "
+                f'{type(head).__name__} has not')
+        self.strides = [(float(s[0]), float(s[1])) for s in priors.strides]
+        with _probing(student):
+            feats = student.extract_feat(_probe_input(student))
+        sizes = [tuple(f.shape[-2:]) for f in feats]
+        expected = level_sizes((PROBE_SIZE, PROBE_SIZE), self.strides)
+        if sizes != expected:
+            raise ValueError(
+                f"LGDTeacher: the student's features have sizes {sizes} on a "
+                f'{PROBE_SIZE}x{PROBE_SIZE} image, but its head\'s strides '
+                f'{self.strides} give {expected}; LGD maps boxes onto the '
+                'levels the head sees')
+        widths = {int(f.shape[1]) for f in feats}
+        if widths != {head.in_channels}:
+            raise ValueError(
+                f"LGDTeacher: the student's head takes {head.in_channels} "
+                f'channels, its features have {sorted(widths)}')
+        width = head.in_channels
+
+        encoder_cfg = dict(type='LGDLabelEncoder')
+        encoder_cfg.update(label_encoder or {})
+        for key, value, source in (
+            ('num_classes', head.num_classes,
+             f"the student's {type(head).__name__} num_classes"),
+            ('embed_dims', embed_dims, 'teacher.embed_dims')):
+            given = encoder_cfg.setdefault(key, value)
+            if given != value:
+                raise ValueError(
+                    f'teacher.label_encoder.{key}={given} does not match '
+                    f'{source}={value}')
+        self.label_encoder = MODELS.build(encoder_cfg)
+        self.appearance_encoder = MODELS.build(
+            dict(type='LGDAppearanceEncoder', in_channels=width,
+                 embed_dims=embed_dims))
+        self.relation_adapter = MODELS.build(
+            dict(type='LGDRelationAdapter', embed_dims=embed_dims,
+                 num_heads=num_heads))
+        self.knowledge_mapper = MODELS.build(
+            dict(type='LGDKnowledgeMapper', embed_dims=embed_dims,
+                 out_channels=width))
+        self.student_adapter = MODELS.build(
+            dict(type='LGDStudentAdapter', channels=width))
+        self.loss_weight = float(loss_weight)
+        self.detach_distill_student = False
+        self.detach_teacher_input = False
+
+    def teacher_feats(self, feats: Sequence[Tensor],
+                      gt_instances: Sequence[Any],
+                      img_metas: Sequence[dict]) -> List[Tensor]:
+        """The teacher pyramid: L maps of the shapes of ``feats``.
+
+        Args:
+            feats (Sequence[Tensor]): Student levels (N, C, H_l, W_l).
+            gt_instances (Sequence): Per image, with ``bboxes`` (K, 4) in
+                input pixels and ``labels`` (K,).
+            img_metas (Sequence[dict]): Per image, with ``img_shape``.
+        """
+        desc, boxes, counts = self.label_encoder.build_objects(
+            [_box_tensor(g.bboxes) for g in gt_instances],
+            [g.labels for g in gt_instances],
+            [m['img_shape'][:2] for m in img_metas])
+        labels = self.label_encoder(desc, counts)
+        sizes = [tuple(f.shape[-2:]) for f in feats]
+        masks = [
+            box_cell_masks(boxes, size, stride)
+            for size, stride in zip(sizes, self.strides)
+        ]
+        appearance = self.appearance_encoder(feats, masks, counts)
+        relation = self.relation_adapter(appearance, labels, counts)
+        return self.knowledge_mapper(relation, masks, counts, sizes)
+
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
+                         data_samples: list, student_outs: StudentOutputs
+                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+        """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
+        student head's losses on the teacher pyramid (``loss_cls``,
+        ``loss_bbox``, ...) and the pair ``loss_feat`` (adapted student
+        levels vs the detached teacher levels)."""
+        feats = list(student_outs.feats)
+        gt_instances, img_metas, _ = student_outs.loss_inputs
+        teacher_in = [f.detach() for f in feats
+                      ] if self.detach_teacher_input else feats
+        teacher_feats = self.teacher_feats(teacher_in, gt_instances,
+                                           img_metas)
+        head = student.bbox_head
+        losses = head.loss_by_feat(*head(teacher_feats),
+                                   *student_outs.loss_inputs)
+        if self.loss_weight != 1.0:
+            losses = _scale_losses(losses, self.loss_weight)
+        adapter_in = [f.detach() for f in feats
+                      ] if self.detach_distill_student else feats
+        pairs = dict(
+            loss_feat=dict(
+                pred=self.student_adapter(adapter_in),
+                target=[t.detach() for t in teacher_feats]))
+        return losses, pairs
