@@ -6,6 +6,7 @@
 Registers everything segmentation needs; never imports mmdet."""
 from . import engine, models  # noqa: F401
 from .datasets import transforms  # noqa: F401
+from .models.decode_heads import EfficientDetSegHead
 from .models.distillers.self_distill_segmentor import SelfDistillSegmentor
 
-__all__ = ['SelfDistillSegmentor']
+__all__ = ['EfficientDetSegHead', 'SelfDistillSegmentor']

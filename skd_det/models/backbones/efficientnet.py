@@ -1,0 +1,175 @@
+# Copyright (c) skd_det contributors.
+"""EfficientNet backbone (torchvision's implementation) for mmdet and mmseg.
+
+Pure torch + torchvision, registered in mmengine's root ``MODELS`` registry
+(mmdet's and mmseg's registries fall back to it), like :class:`BiFPN`.
+"""
+import os.path as osp
+from functools import partial
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torchvision
+from mmengine.registry import MODELS
+from torch import Tensor
+
+__all__ = ['TorchvisionEfficientNet']
+
+_ARCHS = tuple(f'b{i}' for i in range(8))
+#: Index in torchvision's ``features`` of the last block of each output
+#: level; level ``i`` has stride ``2 ** (i + 1)`` (2, 4, 8, 16, 32).
+_LEVEL_END = (1, 2, 3, 5, 7)
+_NORMS = {'bn': nn.BatchNorm2d, 'syncbn': nn.SyncBatchNorm}
+
+
+@MODELS.register_module()
+class TorchvisionEfficientNet(nn.Module):
+    """EfficientNet-B0..B7 feature extractor.
+
+    "EfficientNet: Rethinking Model Scaling for Convolutional Neural
+    Networks" (Tan and Le, ICML 2019, https://arxiv.org/abs/1905.11946), the
+    backbone of EfficientDet. The blocks are torchvision's
+    (``torchvision.models.efficientnet_b*``), without the final 1x1 conv and
+    the classifier, which detection and segmentation do not use.
+
+    torchvision rather than timm: it is already a dependency (timm would
+    add ten packages) and has the same architecture and parameter counts;
+    its convs pad symmetrically where the official TensorFlow models pad
+    "SAME" (asymmetric on stride-2 convs, a one-pixel shift), which matters
+    only for TF-ported weights. Named apart from mmdet's own hand-written
+    ``EfficientNet`` (mmdet registry only, no mmseg counterpart).
+
+    Input (N, 3, H, W). Output: a tuple with, for each level ``i`` in
+    ``out_indices``, a map (N, out_channels[k], ceil(H / 2**(i+1)),
+    ceil(W / 2**(i+1))). Levels 0..4 have strides 2, 4, 8, 16, 32; B0 widths
+    16, 24, 40, 112, 320 (B2: 16, 24, 48, 120, 352).
+
+    Args:
+        arch (str): 'b0' .. 'b7'. Defaults to 'b0'.
+        out_indices (Sequence[int]): Output levels (0..4). Defaults to
+            (2, 3, 4), strides 8/16/32 (EfficientDet's C3..C5); (1, 2, 3, 4)
+            adds stride 4 for segmentation.
+        frozen_stages (int): Freeze (no gradients, BN in eval mode) the stem
+            and the blocks up to the end of this level; -1 freezes nothing.
+            Defaults to -1.
+        norm_eval (bool): Keep every BN in eval mode while training (with
+            pretrained weights and small batches). Defaults to False.
+        norm_cfg (dict): ``dict(type='BN' | 'SyncBN', **BatchNorm2d
+            kwargs)``. Defaults to the official models' ``eps=1e-3,
+            momentum=0.01`` (TF's decay 0.99).
+        drop_path_rate (float): Stochastic-depth rate of the last block
+            (torchvision's ``stochastic_depth_prob``, linearly increasing
+            over blocks). Defaults to 0.2.
+        pretrained (str, optional): Path of a local checkpoint of
+            torchvision's EfficientNet (``features.*`` keys; ``classifier.*``
+            and the last conv are ignored), loaded by ``init_weights``.
+            Nothing is downloaded. Defaults to None.
+    """
+
+    def __init__(self,
+                 arch: str = 'b0',
+                 out_indices: Sequence[int] = (2, 3, 4),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 norm_cfg: Optional[dict] = None,
+                 drop_path_rate: float = 0.2,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__()
+        if arch not in _ARCHS:
+            raise ValueError(f'EfficientNet arch must be one of {_ARCHS}, '
+                             f'got {arch!r}')
+        out_indices = tuple(int(i) for i in out_indices)
+        if not out_indices or sorted(set(out_indices)) != list(
+                out_indices) or not all(0 <= i <= 4 for i in out_indices):
+            raise ValueError(f'EfficientNet out_indices must be increasing '
+                             f'levels in 0..4 (strides 2..32), got '
+                             f'{out_indices}')
+        if not -1 <= frozen_stages <= 4:
+            raise ValueError(f'EfficientNet frozen_stages must be in -1..4, '
+                             f'got {frozen_stages}')
+        if pretrained is not None and not osp.isfile(pretrained):
+            raise FileNotFoundError(
+                f'EfficientNet pretrained={pretrained!r}: no such file '
+                '(give a local torchvision EfficientNet checkpoint; nothing '
+                'is downloaded)')
+        norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
+            if norm_cfg is None else dict(norm_cfg)
+        norm_type = str(norm_cfg.pop('type', 'BN')).lower()
+        if norm_type not in _NORMS:
+            raise ValueError(f"EfficientNet norm_cfg type must be 'BN' or "
+                             f"'SyncBN', got {norm_type!r}")
+        norm_cfg.pop('requires_grad', None)
+        self.arch = arch
+        self.out_indices = out_indices
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.pretrained = pretrained
+
+        net = getattr(torchvision.models, f'efficientnet_{arch}')(
+            weights=None,
+            stochastic_depth_prob=drop_path_rate,
+            norm_layer=partial(_NORMS[norm_type], **norm_cfg))
+        self.features = net.features[:_LEVEL_END[max(out_indices)] + 1]
+        self.out_channels: List[int] = [
+            self._width(_LEVEL_END[i]) for i in out_indices
+        ]
+        self.strides: List[int] = [2**(i + 1) for i in out_indices]
+        self._freeze_stages()
+
+    def _width(self, index: int) -> int:
+        convs = [
+            m for m in self.features[index].modules()
+            if isinstance(m, nn.Conv2d)
+        ]
+        return convs[-1].out_channels
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        for block in self.features[:_LEVEL_END[self.frozen_stages] + 1]:
+            block.eval()
+            for p in block.parameters():
+                p.requires_grad = False
+
+    def init_weights(self) -> None:
+        """Load ``pretrained`` if given (torchvision's own initialisation
+        otherwise, done at construction)."""
+        if self.pretrained is None:
+            return
+        ckpt = torch.load(
+            self.pretrained, map_location='cpu', weights_only=True)
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
+                                                           dict) else None
+        if not isinstance(state, dict):
+            raise TypeError(f'EfficientNet pretrained={self.pretrained!r} '
+                            'holds no state dict')
+        own = self.state_dict()
+        state = {k: v for k, v in state.items() if k in own}
+        missing = sorted(set(own) - set(state))
+        if missing:
+            raise KeyError(
+                f'EfficientNet-{self.arch} pretrained={self.pretrained!r} '
+                f'lacks {len(missing)} of its {len(own)} entries, e.g. '
+                f'{missing[:3]} (expected torchvision efficientnet_'
+                f'{self.arch} keys features.*)')
+        self.load_state_dict(state)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """(N, 3, H, W) -> tuple of (N, C_i, H / s_i, W / s_i)."""
+        ends = {_LEVEL_END[i]: i for i in self.out_indices}
+        outs = []
+        for index, block in enumerate(self.features):
+            x = block(x)
+            if index in ends:
+                outs.append(x)
+        return tuple(outs)
+
+    def train(self, mode: bool = True) -> 'TorchvisionEfficientNet':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self

@@ -1,0 +1,4 @@
+# Copyright (c) skd_det contributors.
+from .efficientdet_seg_head import EfficientDetSegHead
+
+__all__ = ['EfficientDetSegHead']

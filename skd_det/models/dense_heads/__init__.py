@@ -1,0 +1,4 @@
+# Copyright (c) skd_det contributors.
+from .efficientdet_head import EfficientDetHead
+
+__all__ = ['EfficientDetHead']
