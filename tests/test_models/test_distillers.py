@@ -344,7 +344,7 @@ def test_negative_loss_weight_is_rejected(task):
 def test_unknown_distill_pair_is_rejected():
     cfg = det_cfg()
     cfg.model.distill_losses.loss_hint = dict(type='AttentionTransferLoss')
-    with pytest.raises(ValueError, match=r"distill_losses\.loss_hint.*\['loss_feat', 'loss_kd'\]"):
+    with pytest.raises(ValueError, match=r"distill_losses\.loss_hint.*\['loss_feat', 'loss_kd', 'loss_kd_bbox'\]"):
         build_det(cfg.model)
 
 
