@@ -62,8 +62,9 @@ class BlurSKDTeacher(BaseSelfTeacher):
         teacher_deblur (bool): Run the sharp view through the DeblurNeck
             too. Defaults to False.
         kd_avg_factor (str): 'num_pos' (default: the soft-label sum over
-            anchors divided by the positives, as the focal loss and the
-            design note's loss) or 'mean' (averaged over anchors).
+            anchors divided by the positives, at least 1, as the focal
+            loss and the design note's loss) or 'mean' (averaged over
+            anchors).
         loss_weight (float): Factor on the sharp-view detection losses.
             Defaults to 1.0.
         init_cfg (dict, optional): mmengine init config.

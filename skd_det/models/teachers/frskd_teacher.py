@@ -142,11 +142,11 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     KD normalisation (``kd_avg_factor``): 'mean' (default) averages the
     binary KL, summed over classes, over all anchors. 'num_pos' divides the
     sum by the number of positive anchors of the student head's target
-    assignment, as its focal loss does; but unlike the focal loss the KL
-    does not down-weight the easy negatives, so the sum grows with the
-    anchor count while the positives do not: on the same trained model the
-    'num_pos' term grew 17x from 256x256 to 768x672 inputs, the 'mean' term
-    2x. 'num_pos' needs the AnchorHead API (``get_anchors``/
+    assignment (at least 1), as its focal loss does; but unlike the focal
+    loss the KL does not down-weight the easy negatives, so the sum grows
+    with the anchor count while the positives do not: on the same trained
+    model the 'num_pos' term grew 17x from 256x256 to 768x672 inputs, the
+    'mean' term 2x. 'num_pos' needs the AnchorHead API (``get_anchors``/
     ``get_targets``: RetinaNet, ATSS, GFL, ...); 'mean' fits any dense head.
 
     Args:
