@@ -1,4 +1,4 @@
-# FCOS R50-FPN (caffe-style R50 from detectron, GN-free head), COCO 2017, 1x schedule, 8 GPUs x
+# FCOS R50-FPN (caffe-style R50 from detectron, GroupNorm head), COCO 2017, 1x schedule, 8 GPUs x
 # 2 images: mmdet's configs/fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py recipe (model, constant
 # warm-up, bias lr x2, gradient-norm clipping at 35) on this repo's COCO dataset config.
 _base_ = [

@@ -1,4 +1,4 @@
-# LGD (Zhang et al., AAAI 2022) on FCOS R50-FPN (caffe-style R50, GN-free head), COCO 2017, 1x,
+# LGD (Zhang et al., AAAI 2022) on FCOS R50-FPN (caffe-style R50, GroupNorm head), COCO 2017, 1x,
 # 8 GPUs x 2 images. The student is exactly configs/fcos/fcos_r50_fpn_1x_coco.py's model; the
 # label-guided teacher shares the FCOS head (its classification, box and centerness losses are
 # the teacher.* losses) and exists only in training.

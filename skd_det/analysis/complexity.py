@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
-STUDENT_PREFIX = 'student.'
+from skd_det.models.distillers.base import STUDENT_PREFIX
 
 
 def student_of(model: nn.Module) -> nn.Module:

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path: str) -> str:
+def save_figure(fig, path: str) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -43,7 +43,7 @@ def plot_pr_curves(curves: Dict[str, dict], path: str, title: str) -> str:
     fig.supxlabel('recall', fontsize=9)
     fig.supylabel('precision', fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str, title: str,
@@ -68,7 +68,7 @@ def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str, titl
                 if cm[i, j]:
                     ax.text(j, i, f'{pct[i, j]:.0f}', ha='center', va='center', fontsize=6,
                             color='w' if pct[i, j] < 60 else 'k')
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_reliability(rows: List[dict], ece: float, path: str, title: str) -> str:
@@ -96,7 +96,7 @@ def plot_reliability(rows: List[dict], ece: float, path: str, title: str) -> str
     ax_n.set_xlabel('confidence')
     ax_n.set_ylabel('count')
     ax_n.set_xlim(0, 1)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, path: str, title: str) -> str:
@@ -108,7 +108,7 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, path: str, title: str
     ax.set_title(title, fontsize=10)
     ax.legend(loc='lower right')
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(series: Dict[str, Tuple[np.ndarray, np.ndarray]], groups: Dict[str, str],
@@ -125,4 +125,4 @@ def plot_curves(series: Dict[str, Tuple[np.ndarray, np.ndarray]], groups: Dict[s
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -85,7 +85,7 @@ def plot_robustness(summary: dict, path: str, title: str,
                     metric: str = 'AP', scale: float = 100.0) -> str:
     """PNG of the score against severity (0 = clean), one line per
     corruption."""
-    from .plotting import _save, plt
+    from .plotting import save_figure, plt
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, c in summary['corruptions'].items():
         xs = sorted(c['severities'])
@@ -102,4 +102,4 @@ def plot_robustness(summary: dict, path: str, title: str,
     ax.set_title(f'{title}\nmPC {summary["mPC"] * scale:.1f}' +
                  ('' if rpc is None else f', rPC {100 * rpc:.1f}%'),
                  fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -181,3 +181,21 @@ def test_batch_augment_probability_and_missing_sharp_view():
         torch.manual_seed(seed)
         counts.append(sum(k.shape != (1, 1) for k in aug.sample_kernels(10)))
     assert 0.3 < np.mean(counts) / 10 < 0.7
+
+
+def test_batch_augment_ranks_draw_different_kernels_from_the_same_seed(monkeypatch):
+    import skd_det.models.data_preprocessors.motion_blur_augment as module
+    aug = MotionBlurBatchAugment(severities=[3], kernel_types=['trajectory'])
+
+    def kernels(rank):
+        monkeypatch.setattr(module, 'get_rank', lambda: rank)
+        torch.manual_seed(0)
+        out = aug.sample_kernels(2)
+        next_draw = torch.rand(1)  # every rank leaves the global generator alike
+        return out, next_draw
+
+    (rank0, after0), (again, _), (rank1, after1) = kernels(0), kernels(0), kernels(1)
+    for a, b, c in zip(rank0, again, rank1):
+        np.testing.assert_array_equal(a, b)  # deterministic per seed and rank
+        assert a.shape == c.shape and not np.array_equal(a, c)
+    torch.testing.assert_close(after0, after1, rtol=0, atol=0)

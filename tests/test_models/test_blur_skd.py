@@ -215,6 +215,9 @@ def test_bad_configs_raise():
         build(cfg.model)
     with pytest.raises(ValueError, match="kd_avg_factor must be 'mean' or 'num_pos'"):
         build(skd_cfg(kd_avg_factor='all').model)
+    # an own head trained by nothing: DDP would reject its unused parameters
+    with pytest.raises(ValueError, match='shared_head=False .* loss_weight=0'):
+        build(skd_cfg(shared_head=False, loss_weight=0.0).model)
     cfg = skd_cfg()
     cfg.model.data_preprocessor.batch_augments = None
     model = build(cfg.model)
@@ -284,6 +287,51 @@ def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
     with torch.no_grad():
         expected = model.teacher.model.extract_feat(inputs)
     torch.testing.assert_close(pairs['loss_feat']['target'][0], expected[0])
+
+
+def test_frozen_teacher_from_a_config_file():
+    model = build(kd_cfg(config=osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'),
+                         view='inputs').model)
+    teacher = model.teacher.model
+    assert type(teacher).__name__ == 'RetinaNet'
+    assert type(teacher.neck).__name__ == 'FPN'  # the file's model, not the student's
+    assert type(model.student.neck).__name__ == 'Sequential'
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['distill.loss_kd'])
+
+
+def test_frozen_teacher_rejects_another_normalisation():
+    cfg = kd_cfg()
+    cfg.model.teacher.config.data_preprocessor.mean = [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match=r"normalise as the student's does; student \{'mean': "
+                                         r"\[123\.675.*teacher \{'mean': \[0\.0, 0\.0, 0\.0\]"):
+        build(cfg.model)
+    cfg = kd_cfg()
+    cfg.model.teacher.config.data_preprocessor.bgr_to_rgb = False
+    with pytest.raises(ValueError, match=r"'bgr_to_rgb': True.*'bgr_to_rgb': False"):
+        build(cfg.model)
+
+
+def test_num_pos_avg_factor_is_at_least_one():
+    from skd_det.models.teachers.utils import num_pos_avg_factor
+
+    class Head:
+        def __init__(self, num_pos):
+            self.num_pos = num_pos
+
+        def get_anchors(self, sizes, metas, device):
+            return [[torch.zeros(1, 4)]], [[torch.ones(1, dtype=torch.bool)]]
+
+        def get_targets(self, *args):
+            return (None, self.num_pos)
+
+    scores = [torch.zeros(1, 2, 4, 4)]
+    inputs = ([], [{}], [None])
+    assert num_pos_avg_factor('mean', Head(0), scores, inputs) is None
+    assert num_pos_avg_factor('num_pos', Head(0), scores, inputs) == 1.0
+    assert num_pos_avg_factor('num_pos', Head(7), scores, inputs) == 7.0
 
 
 def test_frozen_teacher_bad_input(tmp_path):

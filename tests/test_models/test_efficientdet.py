@@ -62,6 +62,23 @@ def test_backbone_levels_strides_and_widths_odd_input():
     assert len(b2.features) == 8
 
 
+@pytest.mark.parametrize('arch', [f'b{i}' for i in range(8)])
+def test_backbone_every_arch_is_torchvisions_with_our_norm(arch):
+    import torchvision
+    model = TorchvisionEfficientNet(arch, out_indices=(0, 1, 2, 3, 4))
+    reference = getattr(torchvision.models, f'efficientnet_{arch}')(weights=None).features
+    ours = {k[len('features.'):]: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in reference.state_dict().items()
+              if not k.startswith('8.')}  # the final 1x1 conv, not used
+    assert ours == theirs
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all((m.eps, m.momentum) == (1e-3, 0.01) for m in norms)
+    with torch.no_grad():
+        outs = model.eval()(torch.zeros(1, 3, 32, 32))
+    assert [o.shape[1] for o in outs] == model.out_channels
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2, 1]
+
+
 def test_backbone_gradient_frozen_stages_and_norm_eval():
     model = TorchvisionEfficientNet('b0', out_indices=(1, 2), frozen_stages=1)
     assert len(model.features) == 4  # nothing past level 2 (features[3])
@@ -133,6 +150,21 @@ def test_scaling_table_rows_and_unknown_coefficient():
     assert all(r['input_size'] % 128 == 0 for r in EFFICIENTDET_SCALING.values())
     with pytest.raises(ValueError, match='compound_coef=8 is unknown'):
         efficientdet_scaling(8)
+
+
+def test_scaling_table_d0_d7_follows_the_compound_rules():
+    for phi, row in EFFICIENTDET_SCALING.items():
+        # Tan et al. 2020, Table 1: R = 512 + 128 phi up to D4 (then 1280, 1280, 1536),
+        # D_class = 3 + floor(phi / 3), B_phi backbone up to D6 (D7 keeps B6),
+        # D_bifpn = 3 + phi capped (D5 7, D6/D7 8)
+        assert row['input_size'] == [512, 640, 768, 896, 1024, 1280, 1280, 1536][phi]
+        assert phi > 4 or row['input_size'] == 512 + 128 * phi
+        assert row['head_convs'] == 3 + phi // 3
+        assert row['arch'] == f'b{min(phi, 6)}'
+        assert row['repeats'] == min(3 + phi, 7 if phi == 5 else 8)
+        assert TorchvisionEfficientNet(row['arch']).out_channels  # every arch builds
+    widths = [EFFICIENTDET_SCALING[phi]['width'] for phi in range(8)]
+    assert widths == sorted(widths) and widths[:7] == [64, 88, 112, 160, 224, 288, 384]
 
 
 @pytest.mark.parametrize('phi', [0, 1, 2])

@@ -192,6 +192,18 @@ def test_box_cells_and_masked_pooling_by_hand():
     torch.testing.assert_close(out[0, 0], act[0, :, 1:3, 0:3].mean((1, 2)))
 
 
+def test_masked_pooling_stays_finite_in_half_precision():
+    # a 128x128 level whose values are near the float16 maximum: the sum over the cells
+    # would overflow, their mean must not
+    feat = torch.full((1, 2, 128, 128), 60000.0).half()
+    feat[0, 1] = -30000.0
+    masks = torch.ones(1, 128 * 128, dtype=torch.half)
+    pooled = LGDAppearanceEncoder.masked_average(feat, masks, [1])
+    assert pooled.dtype == torch.half
+    torch.testing.assert_close(pooled.float(), torch.tensor([[60000.0, -30000.0]]),
+                               rtol=1e-3, atol=0)
+
+
 def test_knowledge_mapper_scatter_sums_overlaps():
     obj = torch.tensor([[1., 10.], [2., 20.], [4., 40.]])  # (M=3, C=2)
     boxes = torch.tensor([[0., 0., 16., 16.], [8., 8., 24., 24.], [0., 0., 8., 8.]])

@@ -296,3 +296,32 @@ def test_losses_registered_and_buildable_from_scopes():
             loss = registry.MODELS.build(
                 dict(type='SoftmaxKDLoss', temperature=3.0, loss_weight=2.0))
         assert type(loss) is SoftmaxKDLoss and loss.temperature == 3.0
+
+
+@pytest.mark.parametrize('name', ['AttentionTransferLoss', 'InstanceNormMSELoss',
+                                  'NormalizedL1Loss'])
+def test_feature_losses_check_their_levels_alike(name):
+    from mmengine.registry import MODELS
+
+    import skd_det.models.losses  # noqa: F401
+    loss = MODELS.build(dict(type=name))
+    a, b = torch.rand(2, 4, 8, 8), torch.rand(2, 4, 8, 8)
+    # one map or one map per level give the same loss
+    torch.testing.assert_close(loss(a, b), loss([a], [b]))
+    torch.testing.assert_close(loss([a, a], [b, b]), 2 * loss(a, b))
+    with pytest.raises(ValueError, match=f'{name}: pred and target must both be tensors'):
+        loss(a, [b])
+    with pytest.raises(ValueError, match=f'{name}: got 2 student and 1 teacher levels'):
+        loss([a, a], [b])
+    with pytest.raises(ValueError, match=f'{name}: got 0 student and 0 teacher levels'):
+        loss([], [])
+    with pytest.raises(ValueError, match=rf'{name}: level 1 student shape \(2, 4, 4, 4\) and '
+                                         r'teacher shape \(2, 4, 8, 8\)'):
+        loss([a, a[..., :4, :4]], [b, b])
+    # only the attention maps allow other channel counts
+    other = torch.rand(2, 6, 8, 8)
+    if name == 'AttentionTransferLoss':
+        assert torch.isfinite(loss(a, other))
+    else:
+        with pytest.raises(ValueError, match=r'level 0 student shape \(2, 4, 8, 8\)'):
+            loss(a, other)

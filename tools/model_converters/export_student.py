@@ -26,10 +26,10 @@ from typing import Any, Set
 import torch
 from mmengine.config import Config
 
+from skd_det.models.distillers.base import STUDENT_PREFIX
 from skd_det.utils import InputError
 
 WRAPPERS = ('SelfDistillDetector', 'SelfDistillSegmentor')
-PREFIX = 'student.'
 
 
 def parse_args(argv=None):
@@ -112,9 +112,9 @@ def student_checkpoint(path: str) -> dict:
     # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists)
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt)
-    weights = OrderedDict((k[len(PREFIX):], v) for k, v in state.items() if k.startswith(PREFIX))
+    weights = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items() if k.startswith(STUDENT_PREFIX))
     if not weights:
-        raise InputError(f'{path} has no {PREFIX}* weights: not a checkpoint of a '
+        raise InputError(f'{path} has no {STUDENT_PREFIX}* weights: not a checkpoint of a '
                          f'{" or ".join(WRAPPERS)}')
     meta = dict(source=osp.basename(path))
     dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')

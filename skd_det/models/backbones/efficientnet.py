@@ -10,13 +10,25 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torchvision
+from torchvision.models import efficientnet
 from mmengine.registry import MODELS
 from torch import Tensor
 
 __all__ = ['TorchvisionEfficientNet']
 
-_ARCHS = tuple(f'b{i}' for i in range(8))
+#: (width, depth) multipliers of EfficientNet-B0..B7 (torchvision's
+#: ``efficientnet_b*`` builders, the paper's compound scaling).
+_SCALING = {
+    'b0': (1.0, 1.0),
+    'b1': (1.0, 1.1),
+    'b2': (1.1, 1.2),
+    'b3': (1.2, 1.4),
+    'b4': (1.4, 1.8),
+    'b5': (1.6, 2.2),
+    'b6': (1.8, 2.6),
+    'b7': (2.0, 3.1),
+}
+_ARCHS = tuple(_SCALING)
 #: Index in torchvision's ``features`` of the last block of each output
 #: level; level ``i`` has stride ``2 ** (i + 1)`` (2, 4, 8, 16, 32).
 _LEVEL_END = (1, 2, 3, 5, 7)
@@ -106,10 +118,17 @@ class TorchvisionEfficientNet(nn.Module):
         self.norm_eval = norm_eval
         self.pretrained = pretrained
 
-        net = getattr(torchvision.models, f'efficientnet_{arch}')(
-            weights=None,
+        # the class, not the efficientnet_b* builders: b5..b7's set their
+        # own norm_layer and would reject ours
+        width, depth = _SCALING[arch]
+        blocks, last_channel = efficientnet._efficientnet_conf(
+            f'efficientnet_{arch}', width_mult=width, depth_mult=depth)
+        net = efficientnet.EfficientNet(
+            blocks,
+            dropout=0.0,  # of the classifier, which is dropped
             stochastic_depth_prob=drop_path_rate,
-            norm_layer=partial(_NORMS[norm_type], **norm_cfg))
+            norm_layer=partial(_NORMS[norm_type], **norm_cfg),
+            last_channel=last_channel)
         self.features = net.features[:_LEVEL_END[max(out_indices)] + 1]
         self.out_channels: List[int] = [
             self._width(_LEVEL_END[i]) for i in out_indices

@@ -5,6 +5,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.dist import get_rank
 from mmengine.registry import MODELS
 from torch import Tensor
 
@@ -52,7 +53,8 @@ class MotionBlurBatchAugment(nn.Module):
 
     Randomness comes from torch's global generator (seeded by mmengine's
     ``randomness`` config), through one seed per batch for the numpy kernel
-    generator.
+    generator, mixed with the distributed rank so that data-parallel ranks
+    draw different kernels even with the same seed.
 
     Args:
         prob (float): Probability to blur an image. Defaults to 1.0.
@@ -86,8 +88,12 @@ class MotionBlurBatchAugment(nn.Module):
 
     def sample_kernels(self, num: int) -> List[np.ndarray]:
         """``num`` kernels; an image left sharp gets the 1x1 identity."""
-        rng = np.random.default_rng(
-            int(torch.randint(0, 2**62, (1, )).item()))
+        seed = int(torch.randint(0, 2**62, (1, )).item())
+        rank = get_rank()
+        # mmengine seeds every rank alike (unless diff_rank_seed): the rank
+        # gives each its own kernels; rank 0 (and a single process) keeps
+        # the plain seed
+        rng = np.random.default_rng(seed if rank == 0 else [seed, rank])
         kernels = []
         for _ in range(num):
             if rng.random() >= self.prob:

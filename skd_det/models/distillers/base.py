@@ -20,23 +20,34 @@ One training step of a wrapper::
            + {'distill.' + name:                         # distill.loss_kd
               scale * distill_losses[name](**pairs[name])}
 
-Teacher parts this interface is meant to carry:
+Teacher parts (``skd_det/models/teachers/``):
 
-- FRSKD (implemented): BiFPN over the student's features + a head; task loss
-  through that head; pairs ``loss_feat`` (features) and ``loss_kd`` (logits).
-- LGD: a label encoder building teacher FPN features from the ground truth
-  (``data_samples``) and the student's features, the student's head shared
-  (reached through the ``student`` argument); pair ``loss_feat``.
-- Blur-robust S-KD: the pipeline packs the blurred image as ``inputs`` and
-  the sharp one in ``data_samples``; the teacher part runs the student's own
-  network on the sharp view under ``torch.no_grad()`` and owns the deblurring
-  subnet applied to ``student_outs.feats``; pairs ``loss_feat``, ``loss_kd``.
-- A frozen external teacher (not implemented): a part holding a pretrained
-  model in eval mode with ``requires_grad=False``, returning no task losses.
-  Its weights would still sit under ``teacher.`` so export stays a prefix
-  filter; a part that must not be checkpointed can hide its model the way
-  mmdet's ``KnowledgeDistillationSingleStageDetector`` does (plain
-  attribute instead of a registered submodule).
+- :class:`FRSKDDetTeacher` / :class:`FRSKDSegTeacher` (FRSKD): a BiFPN over
+  the student's features (not detached) and a copy of the student's head
+  (``FRSKDDetTeacher(shared_head=True)`` runs the student's own head
+  instead); task losses through that head; pairs ``loss_feat`` (features),
+  ``loss_kd`` (logits) and, for detectors, ``loss_kd_bbox`` (box outputs).
+- :class:`LGDTeacher` (LGD): label and appearance encoders, a relation
+  adapter and a knowledge mapper build teacher FPN features from the ground
+  truth (``data_samples``) and the student's features; the student's head
+  (reached through the ``student`` argument) gives the task losses on them;
+  pair ``loss_feat`` (through a student adapter it owns).
+- :class:`BlurSKDTeacher` (blur-robust S-KD): ``MotionBlurBatchAugment``
+  makes ``inputs`` the blurred view and stores the sharp one in
+  ``data_samples``; the part runs the student's own backbone and neck on
+  the sharp view and the student's head (or, ``shared_head=False``, its
+  own copy), with gradients when that detection loss is on
+  (``loss_weight > 0``), else under ``torch.no_grad()``. The deblurring
+  subnet (``DeblurNeck``) is the last stage of the student's neck, so it is
+  deployed with the student; the sharp view skips it unless
+  ``teacher_deblur=True``. Pairs ``loss_feat``, ``loss_kd``.
+- :class:`FrozenTeacher` (classic KD): a pretrained detector built from its
+  own config and checkpoint, in eval mode with ``requires_grad=False``,
+  returning no task losses; pairs ``loss_feat``, ``loss_kd``. It is held as
+  a plain attribute, as mmdet's ``KnowledgeDistillationSingleStageDetector``
+  does, so it is hidden from the wrapper's state dict and ``parameters()``
+  (checkpoints stay the student's size; the teacher comes from its own
+  checkpoint file on resume).
 """
 import copy
 from dataclasses import dataclass
@@ -47,6 +58,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
+STUDENT_PREFIX = 'student.'
 TEACHER_PREFIX = 'teacher.'
 DISTILL_PREFIX = 'distill.'
 

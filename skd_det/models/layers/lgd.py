@@ -272,11 +272,11 @@ class LGDAppearanceEncoder(BaseModule):
     def masked_average(feat: Tensor, masks: Tensor,
                        counts: Sequence[int]) -> Tensor:
         """(N, D, H, W) map, (M, H*W) masks -> (M, D) mean inside each
-        mask, the objects of image ``n`` reading ``feat[n]``."""
-        out = [
-            m @ f.flatten(1).t() / m.sum(1, keepdim=True)
-            for f, m in zip(feat, masks.split(list(counts)))
-        ]
+        mask, the objects of image ``n`` reading ``feat[n]``. The masks are
+        normalised before the product: summing up to H*W cells first could
+        overflow in half precision (AMP)."""
+        out = [(m / m.sum(1, keepdim=True).clamp(min=1)) @ f.flatten(1).t()
+               for f, m in zip(feat, masks.split(list(counts)))]
         return torch.cat(out)
 
     def forward(self, feats: Sequence[Tensor], masks: Sequence[Tensor],

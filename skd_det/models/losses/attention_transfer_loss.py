@@ -1,12 +1,10 @@
 # Copyright (c) skd_det contributors.
-from typing import Sequence, Union
-
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-Features = Union[Tensor, Sequence[Tensor]]
+from .utils import Features, as_level_pairs
 
 
 def attention_map(feat: Tensor, p: int = 2) -> Tensor:
@@ -66,22 +64,9 @@ class AttentionTransferLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (summed over levels).
         """
-        if isinstance(pred, Tensor) != isinstance(target, Tensor):
-            raise ValueError('AttentionTransferLoss: pred and target must '
-                             'both be tensors or both be sequences')
-        preds = [pred] if isinstance(pred, Tensor) else list(pred)
-        targets = [target] if isinstance(target, Tensor) else list(target)
-        if len(preds) != len(targets) or not preds:
-            raise ValueError(f'AttentionTransferLoss: got {len(preds)} '
-                             f'student and {len(targets)} teacher levels')
         loss = 0
-        for lvl, (s, t) in enumerate(zip(preds, targets)):
-            if (s.dim() != 4 or t.dim() != 4 or s.shape[0] != t.shape[0]
-                    or s.shape[2:] != t.shape[2:]):
-                raise ValueError(
-                    f'AttentionTransferLoss level {lvl}: student shape '
-                    f'{tuple(s.shape)} and teacher shape {tuple(t.shape)} '
-                    f'must be (N, C, H, W) with equal N, H, W')
+        for s, t in as_level_pairs(
+                pred, target, 'AttentionTransferLoss', same_channels=False):
             diff = attention_map(s, self.p) - attention_map(
                 t.detach(), self.p)
             loss = loss + diff.pow(2).mean()

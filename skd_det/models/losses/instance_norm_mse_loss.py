@@ -1,12 +1,10 @@
 # Copyright (c) skd_det contributors.
-from typing import Sequence, Union
-
 import torch
 import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-Features = Union[Tensor, Sequence[Tensor]]
+from .utils import Features, as_level_pairs
 
 
 def instance_norm(feat: Tensor, eps: float = 1e-5) -> Tensor:
@@ -67,22 +65,11 @@ class InstanceNormMSELoss(nn.Module):
         Returns:
             Tensor: Scalar float32 loss (summed over levels).
         """
-        if isinstance(pred, Tensor) != isinstance(target, Tensor):
-            raise ValueError('InstanceNormMSELoss: pred and target must both '
-                             'be tensors or both be sequences')
-        preds = [pred] if isinstance(pred, Tensor) else list(pred)
-        targets = [target] if isinstance(target, Tensor) else list(target)
-        if len(preds) != len(targets) or not preds:
-            raise ValueError(f'InstanceNormMSELoss: got {len(preds)} student '
-                             f'and {len(targets)} teacher levels')
+        pairs = as_level_pairs(pred, target, 'InstanceNormMSELoss')
         loss = 0
-        with torch.autocast(device_type=preds[0].device.type, enabled=False):
-            for lvl, (s, t) in enumerate(zip(preds, targets)):
-                if s.dim() != 4 or s.shape != t.shape:
-                    raise ValueError(
-                        f'InstanceNormMSELoss level {lvl}: student shape '
-                        f'{tuple(s.shape)} and teacher shape '
-                        f'{tuple(t.shape)} must be equal (N, C, H, W)')
+        with torch.autocast(device_type=pairs[0][0].device.type,
+                            enabled=False):
+            for s, t in pairs:
                 diff = instance_norm(s.float(), self.eps) - instance_norm(
                     t.detach().float(), self.eps)
                 loss = loss + diff.pow(2).mean()

@@ -1,11 +1,9 @@
 # Copyright (c) skd_det contributors.
-from typing import Sequence, Union
-
 import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-Features = Union[Tensor, Sequence[Tensor]]
+from .utils import Features, as_level_pairs
 
 
 @MODELS.register_module()
@@ -57,18 +55,8 @@ class NormalizedL1Loss(nn.Module):
         Returns:
             Tensor: Scalar loss (summed over levels).
         """
-        preds = [pred] if isinstance(pred, Tensor) else list(pred)
-        targets = [target] if isinstance(target, Tensor) else list(target)
-        if len(preds) != len(targets) or not preds:
-            raise ValueError(f'NormalizedL1Loss: got {len(preds)} student '
-                             f'and {len(targets)} teacher levels')
         loss = 0
-        for lvl, (s, t) in enumerate(zip(preds, targets)):
-            if s.dim() != 4 or s.shape != t.shape:
-                raise ValueError(
-                    f'NormalizedL1Loss: level {lvl} student shape '
-                    f'{tuple(s.shape)} and teacher shape {tuple(t.shape)} '
-                    'must be equal and (N, C, H, W)')
+        for s, t in as_level_pairs(pred, target, 'NormalizedL1Loss'):
             diff = self._norm(s) - self._norm(t.detach())
             loss = loss + diff.abs().sum(1).mean()
         return self.loss_weight * loss

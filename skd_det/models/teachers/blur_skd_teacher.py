@@ -6,7 +6,7 @@ Knowledge Distillation" (Cho et al., IEEE Access 2022). Pure torch on the
 duck-typed mmdet detector API (``backbone``, ``neck``, ``bbox_head``):
 nothing here imports mmdet.
 """
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -17,59 +17,8 @@ from torch import Tensor
 from ..data_preprocessors.motion_blur_augment import sharp_views
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..necks.deblur_neck import DeblurNeck
-from .frskd_teacher import _flatten_cls, _rebuild, _scale_losses
-
-KD_AVG_FACTORS = ('mean', 'num_pos')
-
-
-def check_kd_avg_factor(kd_avg_factor: str, head: nn.Module) -> str:
-    if kd_avg_factor not in KD_AVG_FACTORS:
-        raise ValueError("teacher.kd_avg_factor must be 'mean' or 'num_pos', "
-                         f'got {kd_avg_factor!r}')
-    if kd_avg_factor == 'num_pos' and not hasattr(head, 'get_anchors'):
-        raise ValueError(
-            "teacher.kd_avg_factor='num_pos' counts the positive anchors of "
-            f"an anchor-based head (AnchorHead API); the student's "
-            f"{type(head).__name__} has none: use 'mean'")
-    return kd_avg_factor
-
-
-def kd_avg_factor(mode: str, head: nn.Module, cls_scores: Sequence[Tensor],
-                  loss_inputs: tuple) -> Optional[float]:
-    """None ('mean': average over anchors) or the number of positive anchors
-    of ``head``'s target assignment ('num_pos', the focal loss' divisor)."""
-    if mode == 'mean':
-        return None
-    gt_instances, img_metas, gt_instances_ignore = loss_inputs
-    featmap_sizes = [s.shape[-2:] for s in cls_scores]
-    anchors, valid_flags = head.get_anchors(
-        featmap_sizes, img_metas, device=cls_scores[0].device)
-    with torch.no_grad():
-        # AnchorHead-family get_targets all end with avg_factor
-        targets = head.get_targets(anchors, valid_flags, gt_instances,
-                                   img_metas, gt_instances_ignore)
-    return float(targets[-1])
-
-
-def kd_pairs(student: nn.Module, student_outs: StudentOutputs,
-             teacher_feats: Sequence[Tensor], teacher_cls: Sequence[Tensor],
-             avg_mode: str) -> Dict[str, dict]:
-    """The ``loss_feat`` (student head inputs vs detached teacher features,
-    per level) and ``loss_kd`` (student vs detached teacher class logits,
-    (M, K) over all M anchors) pairs of a dense detector."""
-    head = student.bbox_head
-    num_classes = head.cls_out_channels
-    student_cls = student_outs.head_outs[0]
-    return dict(
-        loss_feat=dict(
-            pred=list(student_outs.feats),
-            target=[t.detach() for t in teacher_feats]),
-        loss_kd=dict(
-            pred=_flatten_cls(student_cls, num_classes),
-            target=_flatten_cls(teacher_cls, num_classes).detach(),
-            avg_factor=kd_avg_factor(avg_mode, head, student_cls,
-                                     student_outs.loss_inputs)))
-
+from .utils import (check_kd_avg_factor, check_loss_weight, kd_pairs,
+                    rebuild_like, scale_losses)
 
 @MODELS.register_module()
 class BlurSKDTeacher(BaseSelfTeacher):
@@ -108,12 +57,14 @@ class BlurSKDTeacher(BaseSelfTeacher):
     Args:
         student (nn.Module): The built student (filled in by the wrapper).
         student_cfg (dict): The student's config (filled in by the wrapper).
-        shared_head (bool): See above. Defaults to True.
+        shared_head (bool): See above; False needs ``loss_weight > 0``
+            (the only loss reaching the copy). Defaults to True.
         teacher_deblur (bool): Run the sharp view through the DeblurNeck
             too. Defaults to False.
         kd_avg_factor (str): 'num_pos' (default: the soft-label sum over
-            anchors divided by the positives, as the focal loss and the
-            design note's loss) or 'mean' (averaged over anchors).
+            anchors divided by the positives, at least 1, as the focal
+            loss and the design note's loss) or 'mean' (averaged over
+            anchors).
         loss_weight (float): Factor on the sharp-view detection losses.
             Defaults to 1.0.
         init_cfg (dict, optional): mmengine init config.
@@ -130,12 +81,17 @@ class BlurSKDTeacher(BaseSelfTeacher):
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-            raise ValueError('teacher.loss_weight must be a number >= 0, '
-                             f'got {loss_weight!r}')
+        self.loss_weight = check_loss_weight(loss_weight)
+        if not shared_head and self.loss_weight == 0:
+            # its own head would get no gradient at all: an unused
+            # parameter, which DDP rejects (find_unused_parameters=False)
+            raise ValueError(
+                'BlurSKDTeacher: shared_head=False trains the teacher head '
+                'with the sharp-view detection loss only, which '
+                'loss_weight=0 switches off; use shared_head=True or '
+                'loss_weight > 0')
         head = student.bbox_head
         self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
-        self.loss_weight = float(loss_weight)
         self.teacher_deblur = bool(teacher_deblur)
         stages = list(student.neck) if isinstance(
             student.neck, nn.Sequential) else [student.neck]
@@ -152,7 +108,7 @@ class BlurSKDTeacher(BaseSelfTeacher):
         #: neck stages the sharp view runs through
         self.num_teacher_stages = len(stages) if (
             teacher_deblur or not deblur) else deblur[0]
-        self.head = None if shared_head else _rebuild(
+        self.head = None if shared_head else rebuild_like(
             head,
             student_cfg['bbox_head'],
             train_cfg=student_cfg.get('train_cfg'),
@@ -183,6 +139,6 @@ class BlurSKDTeacher(BaseSelfTeacher):
         if self.loss_weight > 0:
             losses = head.loss_by_feat(*outs, *student_outs.loss_inputs)
             if self.loss_weight != 1.0:
-                losses = _scale_losses(losses, self.loss_weight)
+                losses = scale_losses(losses, self.loss_weight)
         return losses, kd_pairs(student, student_outs, feats, outs[0],
                                 self.kd_avg_factor)

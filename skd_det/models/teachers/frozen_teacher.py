@@ -12,13 +12,12 @@ from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor
 
 from ..data_preprocessors.motion_blur_augment import sharp_views
-from ..distillers.base import BaseSelfTeacher, StudentOutputs
-from .blur_skd_teacher import check_kd_avg_factor, kd_pairs
-from .frskd_teacher import _probe_input, _probing
+from ..distillers.base import STUDENT_PREFIX, BaseSelfTeacher, StudentOutputs
+from .utils import check_kd_avg_factor, kd_pairs, probe_input, probing
 
-#: State-dict prefix of the wrapper's student; a wrapper checkpoint given as
-#: the teacher's keeps only these weights.
-_STUDENT_PREFIX = 'student.'
+#: The data preprocessor settings a teacher must share with the student: it
+#: is fed the student's normalised batch, not its own preprocessing.
+_NORMALISATION_KEYS = ('mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr')
 
 
 def _model_config(config: Union[str, dict]) -> Tuple[dict, str]:
@@ -27,7 +26,8 @@ def _model_config(config: Union[str, dict]) -> Tuple[dict, str]:
     if isinstance(config, str):
         if not osp.isfile(config):
             raise FileNotFoundError(f'teacher.config: no config file {config}')
-        config = Config.fromfile(config)
+        # imports the file's custom_imports too
+        config = Config.fromfile(config).to_dict()
     if not isinstance(config, dict):
         raise TypeError('teacher.config must be a config file path or dict, '
                         f'got {type(config).__name__}')
@@ -40,6 +40,30 @@ def _model_config(config: Union[str, dict]) -> Tuple[dict, str]:
     return copy.deepcopy(dict(model)), scope
 
 
+def _normalisation(model_cfg: dict) -> dict:
+    """The ``_NORMALISATION_KEYS`` of a model config's data preprocessor,
+    with mmengine's defaults (no normalisation, no channel flip) where
+    unset; mean/std as float lists."""
+    dp = model_cfg.get('data_preprocessor') or {}
+    out = {}
+    for key in _NORMALISATION_KEYS:
+        value = dp.get(key)
+        if key in ('mean', 'std'):
+            out[key] = None if value is None else [float(v) for v in value]
+        else:
+            out[key] = bool(value)
+    return out
+
+
+def _check_normalisation(student_cfg: dict, teacher_cfg: dict) -> None:
+    student, teacher = _normalisation(student_cfg), _normalisation(teacher_cfg)
+    if student != teacher:
+        raise ValueError(
+            'FrozenTeacher: the teacher is fed the student\'s preprocessed '
+            'batch, so its config\'s data_preprocessor must normalise as '
+            f'the student\'s does; student {student}, teacher {teacher}')
+
+
 def _load_weights(model: nn.Module, path: str) -> None:
     """Load a checkpoint strictly: a plain detector's or a self-distillation
     wrapper's (its ``student.*`` weights)."""
@@ -49,10 +73,10 @@ def _load_weights(model: nn.Module, path: str) -> None:
     # tools' allow_full_checkpoint_load explains; the user chose this file
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt)
-    if any(k.startswith(_STUDENT_PREFIX) for k in state):
+    if any(k.startswith(STUDENT_PREFIX) for k in state):
         state = {
-            k[len(_STUDENT_PREFIX):]: v
-            for k, v in state.items() if k.startswith(_STUDENT_PREFIX)
+            k[len(STUDENT_PREFIX):]: v
+            for k, v in state.items() if k.startswith(STUDENT_PREFIX)
         }
     try:
         model.load_state_dict(state, strict=True)
@@ -92,7 +116,9 @@ class FrozenTeacher(BaseSelfTeacher):
 
     Student and teacher must give the same number of feature levels, widths
     and sizes, and the same class-score layout (checked at build on a probe
-    image).
+    image); their configs' data preprocessors must have the same ``mean``,
+    ``std`` and channel order (``bgr_to_rgb``/``rgb_to_bgr``): the teacher
+    is fed the student's preprocessed batch (checked at build).
 
     Args:
         student (nn.Module): The built student (filled in by the wrapper).
@@ -126,6 +152,7 @@ class FrozenTeacher(BaseSelfTeacher):
         self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor,
                                                  student.bbox_head)
         model_cfg, scope = _model_config(config)
+        _check_normalisation(student_cfg, model_cfg)
         with DefaultScope.overwrite_default_scope(scope):
             model = MODELS.build(model_cfg)
         if checkpoint is None:
@@ -141,8 +168,8 @@ class FrozenTeacher(BaseSelfTeacher):
         self._check_compatible(student)
 
     def _check_compatible(self, student: nn.Module) -> None:
-        with _probing(student):
-            x = _probe_input(student)
+        with probing(student):
+            x = probe_input(student)
             s_feats = student.extract_feat(x)
             s_cls = student.bbox_head(s_feats)[0]
         with torch.no_grad():

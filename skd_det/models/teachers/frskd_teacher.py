@@ -12,9 +12,7 @@ loss ``L_KD``. Pure torch on the duck-typed mmdet/mmseg head API
 (``loss_by_feat``, ``get_anchors``/``get_targets``): nothing here imports
 mmdet or mmseg; the heads are rebuilt from the student head's own class.
 """
-import copy
 import math
-from contextlib import contextmanager
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -24,31 +22,9 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
-
-#: Side of the all-zero image used to read the student's feature shapes.
-PROBE_SIZE = 128
-
-
-@contextmanager
-def _probing(*modules: nn.Module):
-    """Eval mode (no BN statistics update) and no autograd; restores each
-    module's mode through its own ``train()`` (which re-applies mmdet's
-    ``norm_eval``)."""
-    modes = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
-
-
-def _probe_input(student: nn.Module) -> Tensor:
-    device = next(student.parameters()).device
-    return torch.zeros(1, 3, PROBE_SIZE, PROBE_SIZE, device=device)
-
+from .utils import (PROBE_SIZE, check_kd_avg_factor, check_loss_weight,
+                    flatten_cls, num_pos_avg_factor, probe_input, probing,
+                    rebuild_like, scale_losses)
 
 def _describe(feats: Sequence[Tensor]) -> str:
     """'5 levels of 64 channels' / '2 levels of [64, 512] channels'."""
@@ -96,23 +72,6 @@ def _build_neck(neck_cfg: dict, feats: Sequence[Tensor],
     return MODELS.build(cfg)
 
 
-def _rebuild(module: nn.Module, cfg: dict, **overrides) -> nn.Module:
-    """A fresh instance of ``module``'s class from its config: the class
-    comes from the built module so no registry (and no mmdet/mmseg import)
-    is needed; nested configs are built by that class as usual."""
-    kwargs = copy.deepcopy(dict(cfg))
-    kwargs.pop('type', None)
-    kwargs.update(overrides)
-    return type(module)(**kwargs)
-
-
-def _flatten_cls(cls_scores: Sequence[Tensor], num_classes: int) -> Tensor:
-    """Per-level (N, A*C, H, W) -> (sum_l N*H*W*A, C), mmdet's order."""
-    return torch.cat([
-        s.permute(0, 2, 3, 1).reshape(-1, num_classes) for s in cls_scores
-    ])
-
-
 def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs:
                  Sequence, num_classes: int) -> dict:
     """The ``loss_kd_bbox`` pair: box outputs flattened to (M, B) per anchor
@@ -121,26 +80,17 @@ def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs:
     num_anchors = cls_t[0].shape[1] // num_classes
     box_dim = box_s[0].shape[1] // num_anchors
     with torch.no_grad():
-        logits = _flatten_cls(cls_t, num_classes)
+        logits = flatten_cls(cls_t, num_classes)
         if getattr(head, 'use_sigmoid_cls', True):
             conf = logits.sigmoid().max(dim=1).values
         else:  # softmax heads: the last channel is the background
             conf = logits.softmax(dim=1)[:, :-1].max(dim=1).values
-    pred = _flatten_cls(box_s, box_dim)
+    pred = flatten_cls(box_s, box_dim)
     return dict(
         pred=pred,
-        target=_flatten_cls(box_t, box_dim).detach(),
+        target=flatten_cls(box_t, box_dim).detach(),
         weight=conf[:, None].expand_as(pred),
         avg_factor=conf.sum().clamp(min=1e-6))
-
-
-def _scale_losses(losses: Dict[str, Any], weight: float) -> Dict[str, Any]:
-    """``weight`` times every loss entry (a tensor or a list of per-level
-    tensors, as mmdet's heads return them); other entries unchanged."""
-    def scale(v):
-        return [x * weight for x in v] if isinstance(v, (list, tuple)) \
-            else v * weight
-    return {k: scale(v) if 'loss' in k else v for k, v in losses.items()}
 
 
 @MODELS.register_module()
@@ -192,11 +142,11 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     KD normalisation (``kd_avg_factor``): 'mean' (default) averages the
     binary KL, summed over classes, over all anchors. 'num_pos' divides the
     sum by the number of positive anchors of the student head's target
-    assignment, as its focal loss does; but unlike the focal loss the KL
-    does not down-weight the easy negatives, so the sum grows with the
-    anchor count while the positives do not: on the same trained model the
-    'num_pos' term grew 17x from 256x256 to 768x672 inputs, the 'mean' term
-    2x. 'num_pos' needs the AnchorHead API (``get_anchors``/
+    assignment (at least 1), as its focal loss does; but unlike the focal
+    loss the KL does not down-weight the easy negatives, so the sum grows
+    with the anchor count while the positives do not: on the same trained
+    model the 'num_pos' term grew 17x from 256x256 to 768x672 inputs, the
+    'mean' term 2x. 'num_pos' needs the AnchorHead API (``get_anchors``/
     ``get_targets``: RetinaNet, ATSS, GFL, ...); 'mean' fits any dense head.
 
     Args:
@@ -248,28 +198,17 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         if head_input not in ('pre_activation', 'activated'):
             raise ValueError("teacher.head_input must be 'pre_activation' or "
                              f"'activated', got {head_input!r}")
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-            raise ValueError('teacher.loss_weight must be a number >= 0, '
-                             f'got {loss_weight!r}')
         if tap not in ('neck', 'backbone'):
             raise ValueError(f"teacher.tap must be 'neck' or 'backbone', "
                              f'got {tap!r}')
-        if kd_avg_factor not in ('mean', 'num_pos'):
-            raise ValueError("teacher.kd_avg_factor must be 'mean' or "
-                             f"'num_pos', got {kd_avg_factor!r}")
         head = student.bbox_head
-        if kd_avg_factor == 'num_pos' and not hasattr(head, 'get_anchors'):
-            raise ValueError(
-                f"teacher.kd_avg_factor='num_pos' counts the positive "
-                f'anchors of an anchor-based head (AnchorHead API); the '
-                f"student's {type(head).__name__} has none: use 'mean'")
         self.tap = tap
-        self.kd_avg_factor = kd_avg_factor
+        self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
         self.head_input = head_input
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_loss_weight(loss_weight)
 
-        with _probing(student):
-            x = _probe_input(student)
+        with probing(student):
+            x = probe_input(student)
             backbone_feats = student.backbone(x)
             head_feats = student.neck(
                 backbone_feats) if student.with_neck else backbone_feats
@@ -294,7 +233,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 'BiFPN outputs: the teacher neck needs '
                 'return_pre_activation=True (and an out_act)')
 
-        with _probing(self.neck):
+        with probing(self.neck):
             teacher_feats = self.neck(selected)
         t_sizes = [tuple(t.shape[-2:]) for t in teacher_feats]
         s_sizes = [tuple(f.shape[-2:]) for f in head_feats]
@@ -313,7 +252,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                     f'{head.in_channels}')
             self.head = None
         else:
-            self.head = _rebuild(
+            self.head = rebuild_like(
                 head,
                 student_cfg['bbox_head'],
                 in_channels=widths[0],
@@ -340,7 +279,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         teacher_outs = head(head_feats)
         losses = head.loss_by_feat(*teacher_outs, *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
-            losses = _scale_losses(losses, self.loss_weight)
+            losses = scale_losses(losses, self.loss_weight)
 
         num_classes = head.cls_out_channels
         student_cls = student_outs.head_outs[0]
@@ -350,29 +289,14 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 target=[t.detach() for t in teacher_feats[:len(student_feats)]]
             ),
             loss_kd=dict(
-                pred=_flatten_cls(student_cls, num_classes),
-                target=_flatten_cls(teacher_outs[0], num_classes).detach(),
-                avg_factor=self._kd_avg_factor(student.bbox_head, student_cls,
-                                               student_outs.loss_inputs)),
+                pred=flatten_cls(student_cls, num_classes),
+                target=flatten_cls(teacher_outs[0], num_classes).detach(),
+                avg_factor=num_pos_avg_factor(self.kd_avg_factor,
+                                              student.bbox_head, student_cls,
+                                              student_outs.loss_inputs)),
             loss_kd_bbox=_box_kd_pair(head, student_outs.head_outs,
                                       teacher_outs, num_classes))
         return losses, pairs
-
-    def _kd_avg_factor(self, head: nn.Module, cls_scores: Sequence[Tensor],
-                       loss_inputs: tuple) -> Optional[float]:
-        """None for the mean over anchors, or the number of positive anchors
-        (the focal loss' ``avg_factor``)."""
-        if self.kd_avg_factor == 'mean':
-            return None
-        gt_instances, img_metas, gt_instances_ignore = loss_inputs
-        featmap_sizes = [s.shape[-2:] for s in cls_scores]
-        anchors, valid_flags = head.get_anchors(
-            featmap_sizes, img_metas, device=cls_scores[0].device)
-        with torch.no_grad():
-            # AnchorHead-family get_targets all end with avg_factor
-            targets = head.get_targets(anchors, valid_flags, gt_instances,
-                                       img_metas, gt_instances_ignore)
-        return float(targets[-1])
 
 
 @MODELS.register_module()
@@ -422,8 +346,8 @@ class FRSKDSegTeacher(BaseSelfTeacher):
                  in_indices: Optional[Sequence[int]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        with _probing(student):
-            feats = student.extract_feat(_probe_input(student))
+        with probing(student):
+            feats = student.extract_feat(probe_input(student))
         part = student.neck if student.with_neck else student.backbone
         source = f"the student's {type(part).__name__} outputs"
         self.in_indices = _select_levels(len(feats), in_indices, source)
@@ -432,7 +356,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
             type='BiFPN', out_channels=256, return_pre_activation=True)
         neck_cfg.update(neck or {})
         self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
-        with _probing(self.neck):
+        with probing(self.neck):
             teacher_feats = self.neck(selected)
 
         head = student.decode_head
@@ -451,7 +375,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
             overrides = dict(in_index=positions, in_channels=widths)
         else:
             overrides = dict(in_index=positions[0], in_channels=widths[0])
-        self.head = _rebuild(head, student_cfg['decode_head'], **overrides)
+        self.head = rebuild_like(head, student_cfg['decode_head'], **overrides)
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor,
                          data_samples: list, student_outs: StudentOutputs

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..layers.lgd import box_cell_masks, level_sizes
-from .frskd_teacher import PROBE_SIZE, _probe_input, _probing, _scale_losses
+from .utils import (PROBE_SIZE, check_loss_weight, probe_input, probing,
+                    scale_losses)
 
 
 def _box_tensor(boxes) -> Tensor:
@@ -84,9 +85,7 @@ class LGDTeacher(BaseSelfTeacher):
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-            raise ValueError('teacher.loss_weight must be a number >= 0, '
-                             f'got {loss_weight!r}')
+        loss_weight = check_loss_weight(loss_weight)
         head = student.bbox_head
         priors = getattr(head, 'prior_generator', None)
         if priors is None or not hasattr(head, 'num_classes'):
@@ -95,8 +94,8 @@ class LGDTeacher(BaseSelfTeacher):
                 f"(its strides) and num_classes; the student's "
                 f'{type(head).__name__} has not')
         self.strides = [(float(s[0]), float(s[1])) for s in priors.strides]
-        with _probing(student):
-            feats = student.extract_feat(_probe_input(student))
+        with probing(student):
+            feats = student.extract_feat(probe_input(student))
         sizes = [tuple(f.shape[-2:]) for f in feats]
         expected = level_sizes((PROBE_SIZE, PROBE_SIZE), self.strides)
         if sizes != expected:
@@ -181,7 +180,7 @@ class LGDTeacher(BaseSelfTeacher):
         losses = head.loss_by_feat(*head(teacher_feats),
                                    *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
-            losses = _scale_losses(losses, self.loss_weight)
+            losses = scale_losses(losses, self.loss_weight)
         adapter_in = [f.detach() for f in feats
                       ] if self.detach_distill_student else feats
         pairs = dict(

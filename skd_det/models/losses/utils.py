@@ -1,0 +1,50 @@
+# Copyright (c) skd_det contributors.
+"""Input handling the feature losses share."""
+from typing import List, Sequence, Tuple, Union
+
+from torch import Tensor
+
+Features = Union[Tensor, Sequence[Tensor]]
+
+
+def as_level_pairs(pred: Features,
+                   target: Features,
+                   name: str,
+                   same_channels: bool = True) -> List[Tuple[Tensor, Tensor]]:
+    """(student, teacher) map pairs, one per level, from one (N, C, H, W)
+    map each or one per level.
+
+    Args:
+        pred (Tensor | Sequence[Tensor]): Student features.
+        target (Tensor | Sequence[Tensor]): Teacher features, level by
+            level.
+        name (str): The loss, for the error messages.
+        same_channels (bool): Require equal shapes; False lets the channel
+            counts differ (N, H, W must still be equal). Defaults to True.
+
+    Raises:
+        ValueError: One side is a tensor and the other a sequence, the
+            level counts differ or are zero, or a level's maps are not
+            4-d or differ in shape.
+    """
+    if isinstance(pred, Tensor) != isinstance(target, Tensor):
+        raise ValueError(f'{name}: pred and target must both be tensors or '
+                         'both be sequences')
+    preds = [pred] if isinstance(pred, Tensor) else list(pred)
+    targets = [target] if isinstance(target, Tensor) else list(target)
+    if len(preds) != len(targets) or not preds:
+        raise ValueError(f'{name}: got {len(preds)} student and '
+                         f'{len(targets)} teacher levels')
+    for lvl, (s, t) in enumerate(zip(preds, targets)):
+        if same_channels:
+            ok = s.dim() == 4 and s.shape == t.shape
+            rule = 'must be equal and (N, C, H, W)'
+        else:
+            ok = (s.dim() == 4 and t.dim() == 4 and s.shape[0] == t.shape[0]
+                  and s.shape[2:] == t.shape[2:])
+            rule = 'must be (N, C, H, W) with equal N, H, W'
+        if not ok:
+            raise ValueError(f'{name}: level {lvl} student shape '
+                             f'{tuple(s.shape)} and teacher shape '
+                             f'{tuple(t.shape)} {rule}')
+    return list(zip(preds, targets))
