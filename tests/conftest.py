@@ -8,6 +8,17 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+@pytest.fixture(scope='module')
+def one_thread():
+    """One torch thread for a module's tests: two OpenMP threads on a shared 2-core machine
+    can be 50x slower than one (use with ``pytestmark = pytest.mark.usefixtures(...)``)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope='session')
 def synthetic_voc(tmp_path_factory):
     """A tiny synthetic VOCdevkit (VOC2007 + VOC2012), shared by the whole session."""

@@ -16,12 +16,7 @@ SKD_CFG = osp.join(REPO, 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blu
 KD_CFG = osp.join(REPO, 'configs/blur_skd/kd_retinanet_r18_fpn_cpu_voc0712_blur.py')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def build(model_cfg):

@@ -18,13 +18,7 @@ DET_CFG = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # two OpenMP threads on a shared 2-core machine can be 50x slower than one
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def det_cfg(**teacher):

@@ -25,12 +25,7 @@ OFFICIAL = {0: (3.9e6, 2.5e9), 1: (6.6e6, 6.1e9), 2: (8.1e6, 11e9)}
 CFG_DIR = osp.join(REPO, 'configs', 'efficientdet')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _cfg(name):

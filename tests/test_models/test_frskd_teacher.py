@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from skd_det.models.distillers.base import StudentOutputs
-from test_distillers import (build_det, build_seg, det_batch, det_cfg, one_thread,  # noqa: F401
+from test_distillers import (build_det, build_seg, det_batch, det_cfg,
                               seg_batch, seg_cfg)
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def det_outputs(model):

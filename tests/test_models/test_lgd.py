@@ -15,7 +15,9 @@ from skd_det.models.layers.lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper,
                                        LGDLabelEncoder, LGDRelationAdapter,
                                        block_diagonal_mask, box_cell_masks)
 from skd_det.models.losses import InstanceNormMSELoss
-from test_distillers import build_det, one_thread  # noqa: F401
+from test_distillers import build_det
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CPU_CFG = osp.join(REPO, 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py')

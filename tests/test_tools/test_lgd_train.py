@@ -41,12 +41,7 @@ assert not [m for m in sys.modules if m.split('.')[0] == 'skd_det'], 'skd_det wa
 '''
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _tool(args, env=None):
