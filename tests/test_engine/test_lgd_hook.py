@@ -5,11 +5,10 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from mmengine.runner import Runner
+from conftest import toy_runner
 
 from skd_det.engine.hooks import LGDPhaseHook
 
@@ -41,26 +40,10 @@ class ToyLGD(BaseModel):
 
 
 def make_runner(work_dir, model, by_epoch=False, **kwargs):
-    # 9 iterations either way, in one pass over the data
-    train_cfg = dict(by_epoch=True, max_epochs=1) if by_epoch else dict(
-        by_epoch=False, max_iters=9)
-    return Runner(
-        model=model,
-        work_dir=str(work_dir),
-        experiment_name=f'lgd_phase_{uuid.uuid4().hex}',
-        train_dataloader=dict(
-            dataset=[dict(inputs=torch.full((2, ), float(i))) for i in range(18)],
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=2,
-            num_workers=0),
-        train_cfg=train_cfg,
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        custom_hooks=[dict(type='LGDPhaseHook', adapter_warmup=1 / 3, teacher_isolation=2 / 9)],
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=by_epoch)),
-        **kwargs)
+    return toy_runner(
+        work_dir, model,
+        dict(type='LGDPhaseHook', adapter_warmup=1 / 3, teacher_isolation=2 / 9),
+        iters=9, checkpoint_interval=2, by_epoch=by_epoch, **kwargs)
 
 
 # 9 iterations: adapter warm-up for iterations 0..2 (1/3), teacher isolation for 0..1 (2/9)

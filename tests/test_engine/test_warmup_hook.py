@@ -6,11 +6,10 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from mmengine.runner import Runner
+from conftest import toy_runner
 
 from skd_det.engine.hooks import DistillWarmupHook
 
@@ -32,27 +31,8 @@ class ToyDistiller(BaseModel):
 
 
 def make_runner(work_dir, model, by_epoch=False, **kwargs):
-    # 6 iterations either way, in one pass over the data (mmengine's iteration loop
-    # sleeps 2 s whenever it restarts the dataloader)
-    train_cfg = dict(by_epoch=True, max_epochs=1) if by_epoch else dict(
-        by_epoch=False, max_iters=6)
-    return Runner(
-        model=model,
-        work_dir=str(work_dir),
-        experiment_name=f'warmup_{uuid.uuid4().hex}',
-        train_dataloader=dict(
-            dataset=[dict(inputs=torch.full((2, ), float(i))) for i in range(12)],
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=2,
-            num_workers=0),
-        train_cfg=train_cfg,
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        custom_hooks=[dict(type='DistillWarmupHook', begin=0.5)],
-        default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', interval=3, by_epoch=by_epoch)),
-        **kwargs)
+    return toy_runner(work_dir, model, dict(type='DistillWarmupHook', begin=0.5), iters=6,
+                      checkpoint_interval=3, by_epoch=by_epoch, **kwargs)
 
 
 def test_schedule_values():
