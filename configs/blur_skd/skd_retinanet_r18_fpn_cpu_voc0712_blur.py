@@ -13,7 +13,7 @@ model = dict(
         _base_.model.data_preprocessor,
         batch_augments=[dict(type='MotionBlurBatchAugment', prob=1.0, keep_sharp=True)]),
     student=dict(_base_.model,
-                 neck=[_base_.model.neck, dict(type='DeblurNeck', in_channels=64, num_blocks=2)]),
+                 neck=[_base_.model.neck, dict(type='DeblurNeck', in_channels=64, num_blocks=1)]),
     teacher=dict(type='BlurSKDTeacher', shared_head=True, teacher_deblur=False,
                  kd_avg_factor='num_pos', loss_weight=1.0),
     distill_losses=dict(
