@@ -1,7 +1,6 @@
 # Copyright (c) skd_det contributors.
 """mPC / rPC against hand-computed tables, their table and plot, and the robustness tool's
 corrupted test pipelines."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -12,6 +11,7 @@ from skd_det.analysis.robustness import (plot_robustness, robustness_summary,
                                          robustness_table)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = 'tools/analysis/test_robustness.py'
 
 # two corruptions, one with all five severities, one with two
 CLEAN = 0.80
@@ -59,20 +59,12 @@ def test_table_and_plot(tmp_path):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'test_robustness_tool', osp.join(REPO, 'tools/analysis/test_robustness.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_corrupted_config_blurs_every_test_image_after_loading(synthetic_voc):
+def test_corrupted_config_blurs_every_test_image_after_loading(synthetic_voc, load_tool):
     from mmengine.registry import init_default_scope
 
     import skd_det.det  # noqa: F401
     from skd_det.utils import set_data_root
-    tool = _tool()
+    tool = load_tool(TOOL)
     cfg = Config.fromfile(osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'))
     set_data_root(cfg, synthetic_voc)
     blurred = tool.corrupted_config(cfg, 'motion_blur', 2, seed=0)
@@ -93,8 +85,8 @@ def test_corrupted_config_blurs_every_test_image_after_loading(synthetic_voc):
             first['data_samples'].gt_instances.bboxes.tensor).all()
 
 
-def test_tool_rejects_bad_arguments(tmp_path):
-    tool = _tool()
+def test_tool_rejects_bad_arguments(tmp_path, load_tool):
+    tool = load_tool(TOOL)
     config = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
     for extra, message in [(['--corruptions', 'fog'], "unknown \\['fog'\\]"),
                            (['--severities', '0', '6'], r'\[6\] outside 0..5'),

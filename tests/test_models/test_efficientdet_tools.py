@@ -2,14 +2,11 @@
 """EfficientDet-D0 detection and segmentation, and FRSKD on EfficientDet-D0, through
 tools/train.py (with its test pass) and tools/model_converters/export_student.py on synthetic data
 (CPU configs, a few iterations)."""
-import importlib.util
 import os.path as osp
 from glob import glob
 
-import torch
+import pytest
 from mmengine.config import Config
-
-from conftest import REPO
 
 DET_CFG = 'configs/efficientdet/efficientdet_d0_cpu_voc0712.py'
 SEG_CFG = 'configs/efficientdet/efficientdet_d0_seg_cpu_voc12aug.py'
@@ -50,58 +47,26 @@ def test_segmentation_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
     assert len(val_log) > 1 and 'mIoU' in val_log[-1]
 
 
-def _export_tool():
-    spec = importlib.util.spec_from_file_location(
-        'export_student', osp.join(REPO, 'tools/model_converters/export_student.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _predict(config, checkpoint, images):
-    from mmdet.apis import inference_detector
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, str(checkpoint), map_location='cpu')
-    model.cfg = cfg
-    model.eval()
-    return inference_detector(model, images)
-
-
+@pytest.mark.usefixtures('one_thread')
 def test_frskd_efficientdet_export_predicts_bit_for_bit(synthetic_voc, tmp_path, run_tool,
-                                                         monkeypatch):
-    torch.set_num_threads(1)
+                                                         export_parity):
     # random-init scores are ~0.01: keep every box to compare non-empty predictions
     _train(run_tool, FRSKD_CFG, synthetic_voc, tmp_path,
            SHORT_DET + ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
                         'model.student.test_cfg.score_thr=0.0'])
     (config, ) = glob(osp.join(str(tmp_path), 'frskd_*.py'))  # with the cfg-options
     ckpt = tmp_path / 'epoch_1.pth'
-    _export_tool().main([config, str(ckpt), str(tmp_path / 'export')])
-    name = osp.splitext(osp.basename(config))[0] + '_student'
-    exported_cfg = tmp_path / 'export' / f'{name}.py'
-    exported_ckpt = tmp_path / 'export' / f'{name}.pth'
+    exported_cfg, exported_ckpt = export_parity.export(config, ckpt, tmp_path / 'export')
 
-    plain = Config.fromfile(str(exported_cfg))
+    plain = Config.fromfile(exported_cfg)
     assert plain.model.type == 'EfficientDet' and plain.model.neck.type == 'BiFPN'
     # EfficientDet is skd_det's: the student keeps the plugin, not the training-only hooks
     assert plain.custom_imports.imports == ['skd_det.det'] and 'custom_hooks' not in plain
-    saved = torch.load(exported_ckpt, map_location='cpu', weights_only=True)['state_dict']
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # a full training checkpoint
-    full = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
-    student = {k[len('student.'):]: v for k, v in full.items() if k.startswith('student.')}
+    _, full = export_parity.student_weights(exported_ckpt, ckpt)
     assert any(k.startswith('teacher.') for k in full)
-    assert saved.keys() == student.keys()
-    assert all(torch.equal(saved[k], v) for k, v in student.items())
 
+    # in this process: the export needs skd_det's EfficientDet
     images = sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]
-    ours = _predict(config, ckpt, images)
-    theirs = _predict(str(exported_cfg), exported_ckpt, images)
-    for mine, exported in zip(ours, theirs):
-        assert len(mine.pred_instances) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(mine.pred_instances[key], exported.pred_instances[key])
+    _, ours = export_parity.model_predictions(config, ckpt, images)
+    _, theirs = export_parity.model_predictions(exported_cfg, exported_ckpt, images)
+    export_parity.assert_same(ours, theirs, images)

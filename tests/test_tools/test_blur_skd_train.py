@@ -3,17 +3,13 @@
 tools/analysis/test_robustness.py, and an export that keeps the deblurring subnet and predicts
 exactly what the wrapper predicts."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 from glob import glob
 
 import pytest
 import torch
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blur.py'
 ENV = dict(OMP_NUM_THREADS='1')
 # one epoch on the val images of VOC2007 + VOC2012, batch 2; random-init scores are ~0.01, so
@@ -27,19 +23,17 @@ OPTS = [
 ]
 
 
-def _tool(args):
-    env = dict(os.environ, PYTHONUNBUFFERED='1', **ENV)
-    result = subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=900)
+def _tool(run_tool, args):
+    result = run_tool(args, env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
 @pytest.fixture(scope='module')
-def run(synthetic_voc, tmp_path_factory):
+def run(synthetic_voc, tmp_path_factory, run_tool):
     work_dir = tmp_path_factory.mktemp('blur_skd')
-    _tool(['tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir', str(work_dir),
-           '--device', 'cpu', '--cfg-options', *OPTS])
+    _tool(run_tool, ['tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
+                     str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS])
     return work_dir
 
 
@@ -56,17 +50,17 @@ def test_train_logs_both_views_and_distillation(run):
             sum(v for k, v in r.items() if 'loss' in k and k != 'loss'), rel=1e-5)
 
 
-def test_test_and_robustness_tools(run, synthetic_voc, tmp_path):
+def test_test_and_robustness_tools(run, synthetic_voc, tmp_path, run_tool):
     ckpt = str(run / 'epoch_1.pth')
-    result = _tool(['tools/test.py', CFG, ckpt, '--data-root', synthetic_voc, '--work-dir',
-                    str(tmp_path / 'test'), '--device', 'cpu', '--cfg-options',
-                    'test_dataloader.num_workers=0'])
+    result = _tool(run_tool, ['tools/test.py', CFG, ckpt, '--data-root', synthetic_voc,
+                              '--work-dir', str(tmp_path / 'test'), '--device', 'cpu',
+                              '--cfg-options', 'test_dataloader.num_workers=0'])
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
     out = tmp_path / 'robustness'
-    _tool(['tools/analysis/test_robustness.py', CFG, ckpt, '--corruptions', 'motion_blur',
-           'linear_motion_blur', '--severities', '0', '1', '5', '--out', str(out),
-           '--data-root', synthetic_voc, '--device', 'cpu', '--cfg-options',
-           'test_dataloader.num_workers=0'])
+    _tool(run_tool, ['tools/analysis/test_robustness.py', CFG, ckpt, '--corruptions',
+                     'motion_blur', 'linear_motion_blur', '--severities', '0', '1', '5', '--out',
+                     str(out), '--data-root', synthetic_voc, '--device', 'cpu', '--cfg-options',
+                     'test_dataloader.num_workers=0'])
     with open(out / 'robustness.json') as f:
         report = json.load(f)
     assert report['metric'] == 'pascal_voc/mAP'
@@ -83,39 +77,25 @@ def test_test_and_robustness_tools(run, synthetic_voc, tmp_path):
 
 
 def test_export_keeps_the_deblur_neck_and_predicts_identically(run, synthetic_voc, tmp_path,
-                                                               monkeypatch):
+                                                               run_tool, export_parity):
     from mmdet.apis import inference_detector, init_detector
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     (config, ) = glob(osp.join(str(run), 'skd_*.py'))
     ckpt = str(run / 'epoch_1.pth')
-    _tool(['tools/model_converters/export_student.py', config, ckpt, str(tmp_path)])
-    name = osp.splitext(osp.basename(config))[0] + '_student'
-    exported = Config.fromfile(str(tmp_path / f'{name}.py'))
+    _tool(run_tool, ['tools/model_converters/export_student.py', config, ckpt, str(tmp_path)])
+    exported_cfg, exported_ckpt = export_parity.exported_paths(config, tmp_path)
+    exported = Config.fromfile(exported_cfg)
     assert exported.model.type == 'RetinaNet'
     assert [n['type'] for n in exported.model.neck] == ['FPN', 'DeblurNeck']
     assert exported.custom_imports.imports == ['skd_det.det']  # DeblurNeck is skd_det's
     assert 'batch_augments' not in exported.model.data_preprocessor  # training-only
-    weights = torch.load(str(tmp_path / f'{name}.pth'), map_location='cpu', weights_only=True)
+    weights = torch.load(exported_ckpt, map_location='cpu', weights_only=True)
     assert any(k.startswith('neck.1.blocks.') for k in weights['state_dict'])
 
+    # in this process: the export needs skd_det's DeblurNeck
     images = sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]
-    plain = inference_detector(
-        init_detector(str(tmp_path / f'{name}.py'), str(tmp_path / f'{name}.pth'),
-                      device='cpu'), images)
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # a full training checkpoint
-    cfg = Config.fromfile(config)
-    init_default_scope('mmdet')
-    wrapper = MODELS.build(cfg.model)
-    load_checkpoint(wrapper, ckpt, map_location='cpu')
-    wrapper.cfg = cfg
-    wrapper.eval()
-    ours = inference_detector(wrapper, images)
-    for mine, theirs in zip(ours, plain):
-        assert len(mine.pred_instances) > 0
-        for key in ('bboxes', 'scores', 'labels'):
-            assert torch.equal(mine.pred_instances[key], theirs.pred_instances[key])
+    plain = inference_detector(init_detector(exported_cfg, exported_ckpt, device='cpu'), images)
+    wrapper, ours = export_parity.model_predictions(config, ckpt, images)
+    export_parity.assert_same(ours, plain, images)
     # the deblur subnet was trained away from the identity it starts as
     student = wrapper.student
     assert any(b.conv2.weight.abs().sum() > 0 for b in student.neck[1].blocks)

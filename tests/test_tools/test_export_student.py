@@ -3,16 +3,11 @@
 tools/test.py, and tools/model_converters/export_student.py, whose output plain
 mmdet/mmseg (without skd_det) load and predict with exactly what the wrapper
 predicts."""
-import importlib.util
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 from glob import glob
 
 import pytest
-import torch
 from mmengine.config import Config
 
 from skd_det.engine.hooks import DistillWarmupHook
@@ -20,6 +15,7 @@ from skd_det.engine.hooks import DistillWarmupHook
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py'
+EXPORT_TOOL = 'tools/model_converters/export_student.py'
 # two OpenMP threads on a shared 2-core machine can be 50x slower than one
 ENV = dict(OMP_NUM_THREADS='1')
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
@@ -36,37 +32,14 @@ DET_OPTS = [
 SEG_OPTS = ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
             'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0'] + NO_VAL
 
-# plain mmdet/mmseg: load each exported student and predict; [task, config, weights, out, images]
-PARITY = r'''
-import json
-import sys
-import torch
-for task, cfg, ckpt, out, imgs in json.loads(sys.argv[1]):
-    if task == 'det':
-        from mmdet.apis import inference_detector, init_detector
-        results = inference_detector(init_detector(cfg, ckpt, device='cpu'), imgs)
-    else:
-        from mmseg.apis import inference_model, init_model
-        results = inference_model(init_model(cfg, ckpt, device='cpu'), imgs)
-    torch.save([r.to_dict() for r in results], out)
-assert not [m for m in sys.modules if m.split('.')[0] == 'skd_det'], 'skd_det was imported'
-'''
-
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-def _tool(args):
-    """Run a repo script with this interpreter (conftest's run_tool, usable in module-scoped
-    fixtures)."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1', **ENV)
-    return subprocess.run([sys.executable] + args, cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900)
-
-
-def _train(config, data_root, work_dir, opts, extra=()):
-    result = _tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
-                    str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts])
+def _train(run_tool, config, data_root, work_dir, opts, extra=()):
+    result = run_tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
+                       str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return work_dir
 
@@ -79,14 +52,14 @@ def _scalars(work_dir):
 
 
 @pytest.fixture(scope='module')
-def det_run(synthetic_voc, tmp_path_factory):
-    return _train(DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'),
+def det_run(synthetic_voc, tmp_path_factory, run_tool):
+    return _train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'),
                   DET_OPTS)
 
 
 @pytest.fixture(scope='module')
-def seg_run(synthetic_cityscapes, tmp_path_factory):
-    return _train(SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('frskd_seg'),
+def seg_run(synthetic_cityscapes, tmp_path_factory, run_tool):
+    return _train(run_tool, SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('frskd_seg'),
                   SEG_OPTS)
 
 
@@ -107,8 +80,8 @@ def test_det_train_logs_every_loss_group(det_run):
     assert scalars[len(scalars)]['distill_weight_scale'] > 0  # distillation reached
 
 
-def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_path):
-    resumed = _train(DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
+def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_path, run_tool):
+    resumed = _train(run_tool, DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
                      ['--resume', str(det_run / 'epoch_1.pth')])
     straight, again = _scalars(det_run), _scalars(resumed)
     epoch_2 = sorted(it for it, r in straight.items() if r['epoch'] == 2)
@@ -121,7 +94,7 @@ def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_pa
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_test_tool_evaluates_the_checkpoint(task, det_run, seg_run, synthetic_voc,
-                                            synthetic_cityscapes, tmp_path):
+                                            synthetic_cityscapes, tmp_path, run_tool):
     if task == 'det':
         args = [DET_CFG, str(det_run / 'epoch_2.pth'), '--data-root', synthetic_voc]
         metric, opts = 'pascal_voc/mAP', []
@@ -133,43 +106,17 @@ def test_test_tool_evaluates_the_checkpoint(task, det_run, seg_run, synthetic_vo
         args = [str(config), str(seg_run / 'iter_2.pth'), '--data-root', synthetic_cityscapes]
         metric, opts = 'mIoU', ['test_dataloader.dataset.pipeline.1.scale=(256,128)']
     out = tmp_path / 'preds.pkl'
-    result = _tool(['tools/test.py', *args[:2], '--out', str(out), '--work-dir', str(tmp_path),
-                    '--device', 'cpu', *args[2:], '--cfg-options',
-                    'test_dataloader.num_workers=0', *opts])
+    result = run_tool(['tools/test.py', *args[:2], '--out', str(out), '--work-dir',
+                       str(tmp_path), '--device', 'cpu', *args[2:], '--cfg-options',
+                       'test_dataloader.num_workers=0', *opts], env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert metric in result.stdout.split('Final metrics:')[-1]
     assert out.is_file()
 
 
-def _export_tool():
-    spec = importlib.util.spec_from_file_location(
-        'export_student', osp.join(REPO, 'tools/model_converters/export_student.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _wrapper_predictions(config, checkpoint, images, task):
-    """What the wrapper predicts, through mmdet's/mmseg's inference API."""
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
-    if task == 'det':
-        from mmdet.apis import inference_detector as inference
-        from mmdet.registry import MODELS
-    else:
-        from mmseg.apis import inference_model as inference
-        from mmseg.registry import MODELS
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.cfg = cfg
-    model.eval()
-    return inference(model, images)
-
-
 @pytest.fixture(scope='module')
-def exported(det_run, seg_run, synthetic_voc, synthetic_cityscapes, tmp_path_factory):
+def exported(det_run, seg_run, synthetic_voc, synthetic_cityscapes, tmp_path_factory,
+             export_parity):
     """Both training runs exported, and what plain mmdet/mmseg predict with the exports (one
     fresh process that never imports skd_det)."""
     out = tmp_path_factory.mktemp('export')
@@ -178,62 +125,44 @@ def exported(det_run, seg_run, synthetic_voc, synthetic_cityscapes, tmp_path_fac
              sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]),
         seg=(seg_run, seg_run / 'iter_2.pth',
              sorted(glob(osp.join(synthetic_cityscapes, 'leftImg8bit', 'val', '*', '*.png')))[:2]))
-    exports, jobs = {}, []
+    exports = {}
     for task, (work_dir, ckpt, images) in runs.items():
         assert images
         # the training run's own config: the cfg-options (score_thr, data root) are in it
         (config, ) = glob(osp.join(str(work_dir), 'frskd_*.py'))
-        _export_tool().main([config, str(ckpt), str(out / task)])
-        name = osp.splitext(osp.basename(config))[0] + '_student'
+        exported_cfg, exported_ckpt = export_parity.export(config, ckpt, out / task)
         exports[task] = dict(config=config, ckpt=str(ckpt), images=images,
-                             exported_cfg=str(out / task / f'{name}.py'),
-                             exported_ckpt=str(out / task / f'{name}.pth'),
-                             plain_results=str(out / f'{task}.pt'))
-        jobs.append([task, exports[task]['exported_cfg'], exports[task]['exported_ckpt'],
-                     exports[task]['plain_results'], images])
-    env = {k: v for k, v in os.environ.items() if k != 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'}
-    result = subprocess.run([sys.executable, '-c', PARITY, json.dumps(jobs)], cwd=str(out),
-                            env=dict(env, **ENV), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+                             exported_cfg=exported_cfg, exported_ckpt=exported_ckpt)
+    plain = export_parity.plain_predictions(
+        [(task, e['exported_cfg'], e['exported_ckpt'], e['images'])
+         for task, e in exports.items()], out)
+    for e, results in zip(exports.values(), plain):
+        e['plain_results'] = results
     return exports
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_export_loads_in_plain_openmmlab_with_the_same_predictions(task, exported,
-                                                                    monkeypatch):
+                                                                    export_parity):
     run = exported[task]
     plain = Config.fromfile(run['exported_cfg'])
     assert plain.model.type == ('RetinaNet' if task == 'det' else 'EncoderDecoder')
     assert 'custom_imports' not in plain and 'custom_hooks' not in plain
-    saved = torch.load(run['exported_ckpt'], map_location='cpu', weights_only=True)
-    full = torch.load(run['ckpt'], map_location='cpu', weights_only=False)['state_dict']
-    student = {k[len('student.'):]: v for k, v in full.items() if k.startswith('student.')}
-    assert saved['state_dict'].keys() == student.keys()
-    assert all(torch.equal(saved['state_dict'][k], v) for k, v in student.items())
+    saved, _ = export_parity.student_weights(run['exported_ckpt'], run['ckpt'])
     assert set(saved['meta']) == {'source', 'dataset_meta'}
-
-    theirs = torch.load(run['plain_results'], weights_only=False)
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')  # a full training checkpoint
-    ours = _wrapper_predictions(run['config'], run['ckpt'], run['images'], task)
-    assert len(ours) == len(theirs) == len(run['images'])
-    for mine, plain_result in zip(ours, theirs):
-        if task == 'det':
-            assert len(mine.pred_instances) > 0
-            for key in ('bboxes', 'scores', 'labels'):
-                assert torch.equal(mine.pred_instances[key], plain_result['pred_instances'][key])
-        else:
-            assert torch.equal(mine.seg_logits.data, plain_result['seg_logits']['data'])
-            assert torch.equal(mine.pred_sem_seg.data, plain_result['pred_sem_seg']['data'])
+    _, ours = export_parity.model_predictions(run['config'], run['ckpt'], run['images'], task)
+    export_parity.assert_same(ours, run['plain_results'], run['images'], task)
 
 
-def test_export_rejects_a_plain_model(tmp_path):
+def test_export_rejects_a_plain_model(tmp_path, load_tool):
     with pytest.raises(SystemExit, match="model.type is 'RetinaNet'"):
-        _export_tool().main([osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'),
-                             __file__, str(tmp_path)])
+        load_tool(EXPORT_TOOL).main(
+            [osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'), __file__,
+             str(tmp_path)])
 
 
-def test_export_keeps_custom_imports_only_for_a_student_that_needs_them():
-    tool = _export_tool()
+def test_export_keeps_custom_imports_only_for_a_student_that_needs_them(load_tool):
+    tool = load_tool(EXPORT_TOOL)
     cfg = Config.fromfile(osp.join(REPO, DET_CFG))
     plain = tool.student_config(cfg)
     assert 'custom_imports' not in plain and 'custom_hooks' not in plain

@@ -1,13 +1,13 @@
 """End to end through tools/train.py and tools/test.py on synthetic data (CPU, seconds)."""
 import glob
 import json
+import os
 import os.path as osp
 import pickle
 
 import pytest
 
-from conftest import REPO
-
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
 # 2 epochs of 4 iterations: a run long enough to checkpoint, crash and resume, short for CI
@@ -156,7 +156,7 @@ def test_ddp_two_processes_gloo(synthetic_voc, tmp_path, run_tool):
     import subprocess
     import sys
     work_dir = str(tmp_path / 'ddp')
-    env = dict(__import__('os').environ, PYTHON=sys.executable,
+    env = dict(os.environ, PYTHON=sys.executable,
                PORT=str(random.randint(20000, 40000)), OMP_NUM_THREADS='1')
     r = subprocess.run(
         ['bash', 'tools/dist_train.sh', DET_CFG, '2', '--work-dir', work_dir, '--data-root',
