@@ -26,8 +26,12 @@ def build(model_cfg):
 
 
 def skd_cfg(**teacher):
+    """The S-KD config with the soft-label pair on (off by default), so that both pairs are
+    tested."""
     cfg = Config.fromfile(SKD_CFG)
     cfg.model.teacher.update(teacher)
+    cfg.model.distill_losses.loss_kd = dict(type='SigmoidKDLoss', temperature=1.0,
+                                            loss_weight=0.3)
     return cfg
 
 
