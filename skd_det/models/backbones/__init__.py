@@ -1,4 +1,5 @@
 # Copyright (c) skd_det contributors.
+from .block_tap_efficientnet import BlockTapEfficientNet
 from .efficientnet import TorchvisionEfficientNet
 
-__all__ = ['TorchvisionEfficientNet']
+__all__ = ['BlockTapEfficientNet', 'TorchvisionEfficientNet']

@@ -1,5 +1,9 @@
 # Copyright (c) skd_det contributors.
 from .bifpn import BiFPN, BiFPNc
+from .bifpn_seg import BiFPNSeg, EffDetSegFPN
 from .deblur_neck import DeblurNeck
+from .sequential_neck import SequentialNeck
 
-__all__ = ['BiFPN', 'BiFPNc', 'DeblurNeck']
+__all__ = [
+    'BiFPN', 'BiFPNc', 'BiFPNSeg', 'DeblurNeck', 'EffDetSegFPN', 'SequentialNeck'
+]
