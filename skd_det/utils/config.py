@@ -37,8 +37,9 @@ def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] =
     """Load a train/test config with the tools' common arguments applied.
 
     ``--cfg-options`` keys are checked before merging, ``--data-root`` is applied after them
-    (so it also moves roots the options set), and the work dir defaults to
-    ``./work_dirs/<config name>`` as in mmdet.
+    (so it also moves roots the options set), the work dir defaults to
+    ``./work_dirs/<config name>`` as in mmdet, and every component's keys are checked against
+    its constructor (:func:`~skd_det.utils.component_args.check_component_args`).
     """
     if not osp.isfile(path):
         raise InputError(f'config file {path} does not exist')
@@ -54,6 +55,8 @@ def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] =
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    from .component_args import check_component_args  # imports the task's registries
+    check_component_args(cfg)
     return cfg
 
 
