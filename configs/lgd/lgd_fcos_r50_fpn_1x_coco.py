@@ -10,9 +10,13 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=256,
+    # authors' FCOS R50 config: no context object (ADD_CONTEXT_BOX: False), 256-d, 8 heads
+    teacher=dict(type='LGDTeacher', label_encoder=dict(context=False), embed_dims=256,
                  num_heads=8),
     distill_losses=dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0)))
 # authors: per-element gradient clipping at 1.0 (replaces the baseline's norm clipping at 35)
 optim_wrapper = dict(clip_grad=dict(_delete_=True, type='value', clip_value=1.0))
-custom_hooks = [dict(type='LGDPhaseHook', adapter_warmup=1 / 6, teacher_isolation=1 / 9)]
+# authors' phases (30k adapter warm-up, 20k frozen backbone of 180k iterations) as fractions
+custom_hooks = [dict(type='LGDPhaseHook', adapter_warmup=1 / 6, freeze_backbone=1 / 9)]
+# DDP: the frozen backbone gets no gradient in the first phase
+find_unused_parameters = True

@@ -1,73 +1,25 @@
 # Copyright (c) skd_det contributors.
-"""LGD: label descriptors, per-image isolation of the relation adapter, masked pooling, the
-knowledge mapper's scatter, per-level shapes on odd image sizes, gradient routing of the phases,
-bad ground truth (empty images, hundreds of boxes, zero-area, outside and crowd boxes), the
-feature loss, FCOS, and build-time errors."""
-import os.path as osp
-
+"""LGD building blocks against hand-computed values and the authors' structure
+(megvii-research/LGD e03357d): label descriptors (padded-shape normalisation, context and dummy
+objects), the label encoder's layers, per-object T-nets, per-image isolation of the relation
+adapter, the box -> cells rule, masked pooling, the knowledge mapper's scatter and context
+bias, and the feature loss's level weighting. The teacher through a detector is in
+test_lgd_teacher.py."""
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config
-from mmengine.structures import InstanceData
 
 from skd_det.models.layers.lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper,
                                        LGDLabelEncoder, LGDRelationAdapter,
-                                       block_diagonal_mask, box_cell_masks)
+                                       block_diagonal_mask, box_cell_masks, box_overlap_masks)
 from skd_det.models.losses import InstanceNormMSELoss
-from test_distillers import build_det
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CPU_CFG = osp.join(REPO, 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py')
 
-
-def lgd_cfg(**teacher):
-    cfg = Config.fromfile(CPU_CFG)
-    cfg.model.teacher.update(teacher)
-    return cfg
-
-
-@pytest.fixture(scope='module')
-def model():
-    torch.manual_seed(0)
-    m = build_det(lgd_cfg().model)
-    m.init_weights()
-    m.train()
-    return m
-
-
-def make_samples(img_shapes, boxes, labels, ignored=None):
-    """DetDataSamples with the given (H, W), boxes, labels and optional crowd boxes."""
-    from mmdet.structures import DetDataSample
-    samples = []
-    for i, (shape, b, l) in enumerate(zip(img_shapes, boxes, labels)):
-        s = DetDataSample(metainfo=dict(img_shape=shape, pad_shape=shape, ori_shape=shape,
-                                        scale_factor=(1., 1.), batch_input_shape=shape))
-        s.gt_instances = InstanceData(bboxes=torch.as_tensor(b, dtype=torch.float32).view(-1, 4),
-                                      labels=torch.as_tensor(l, dtype=torch.long).view(-1))
-        if ignored is not None:
-            s.ignored_instances = InstanceData(
-                bboxes=torch.as_tensor(ignored[i], dtype=torch.float32).view(-1, 4),
-                labels=torch.zeros(len(ignored[i]), dtype=torch.long))
-        samples.append(s)
-    return samples
-
-
-def batch_of(img_shapes, boxes, labels, ignored=None, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    h = max(s[0] for s in img_shapes)
-    w = max(s[1] for s in img_shapes)
-    inputs = torch.randn(len(img_shapes), 3, h, w, generator=g)
-    samples = make_samples(img_shapes, boxes, labels, ignored)
-    for s in samples:
-        s.set_metainfo(dict(batch_input_shape=(h, w)))
-    return inputs, samples
-
-
-def flat(losses):
-    return {k: sum(v) if isinstance(v, list) else v for k, v in losses.items()}
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
 
 
 # ---------------------------------------------------------------------------- label encoder
@@ -82,32 +34,92 @@ def test_descriptors_for_known_boxes():
                       [210., 0., 260., 50.]]),  # right of the image: no area left, dropped
         torch.zeros(0, 4)]                      # empty image
     labels = [torch.tensor([2, 0, 1, 1]), torch.zeros(0, dtype=torch.long)]
-    desc, kept, counts = enc.build_objects(boxes, labels, [(100, 200), (50, 50)])
-    context = [-1., -1., 1., 1., -1., -1., -1.]
+    # images of 100x200 and 50x50 in a batch padded to 128x256: normalised by the padded size
+    desc, kept, counts = enc.build_objects(boxes, labels, [(100, 200), (50, 50)], (128, 256))
     expected = torch.tensor([
-        [2 * .1 - 1, 2 * .1 - 1, 2 * .6 - 1, 2 * .6 - 1, -1., -1., 1.],
-        [-1., 0., 1., 1., 1., -1., -1.],
-        context,   # image 0's context object
-        context])  # image 1: only the context object
+        [2 * 20 / 256 - 1, 2 * 10 / 128 - 1, 2 * 120 / 256 - 1, 2 * 60 / 128 - 1, -1., -1., 1.],
+        [-1., 2 * 50 / 128 - 1, 2 * 200 / 256 - 1, 2 * 100 / 128 - 1, 1., -1., -1.],
+        # context: the padded image, clamped to (W_pad - 1, H_pad - 1), no class
+        [-1., -1., 2 * 255 / 256 - 1, 2 * 127 / 128 - 1, -1., -1., -1.],
+        # the empty image: the authors' dummy box (0, 0, 1, 1), no class, no context added
+        [-1., -1., 2 / 256 - 1, 2 / 128 - 1, -1., -1., -1.]])
     torch.testing.assert_close(desc, expected)
     assert counts == [3, 1]
     torch.testing.assert_close(kept, torch.tensor([[20., 10., 120., 60.], [0., 50., 200., 100.],
-                                                   [0., 0., 200., 100.], [0., 0., 50., 50.]]))
+                                                   [0., 0., 255., 127.], [0., 0., 1., 1.]]))
+    # a box touching the padded border is clamped to the last pixel (the authors' clamp)
+    _, kept, _ = enc.build_objects([torch.tensor([[0., 0., 256., 128.]])], [torch.tensor([1])],
+                                   [(128, 256)], (128, 256))
+    torch.testing.assert_close(kept[0], torch.tensor([0., 0., 255., 127.]))
 
-    # without context: only the empty image gets the (whole-image) dummy object
+    # without context: the empty image keeps the dummy object, the other image has no context
     enc.context = False
-    desc, kept, counts = enc.build_objects(boxes, labels, [(100, 200), (50, 50)])
+    desc, kept, counts = enc.build_objects(boxes, labels, [(100, 200), (50, 50)], (128, 256))
     assert counts == [2, 1]
     torch.testing.assert_close(desc, expected[[0, 1, 3]])
-    emb = enc(desc, counts)
-    assert emb.shape == (3, 16) and torch.isfinite(emb).all()
-    # LayerNorm without affine: zero mean, unit variance (up to its epsilon) per object
-    torch.testing.assert_close(emb.mean(1), torch.zeros(3), atol=1e-5, rtol=0)
-    var = emb.var(1, unbiased=False)
-    assert ((var > 0.95) & (var <= 1.0)).all(), var
 
     with pytest.raises(ValueError, match=r'labels must lie in \[0, 3\).*\[3\]'):
-        enc.build_objects([torch.tensor([[0., 0., 5., 5.]])], [torch.tensor([3])], [(10, 10)])
+        enc.build_objects([torch.tensor([[0., 0., 5., 5.]])], [torch.tensor([3])], [(10, 10)],
+                          (10, 10))
+
+
+def test_label_encoder_layers_as_the_authors():
+    """label_encoder.py:147-160 and spatial_transformer.py:9-20: 1x1 convs (linear maps) each
+    followed by a LayerNorm without affine parameters, no batch norm; 1088 -> 256; then the
+    dynamic teacher's canonical projection (dynamic_teacher.py:56, 229) Linear, LayerNorm, ReLU."""
+    enc = LGDLabelEncoder(num_classes=80, embed_dims=256)
+    norms = [m for m in enc.modules() if isinstance(m, nn.LayerNorm)]
+    linears = [m for m in enc.modules() if isinstance(m, nn.Linear)]
+    assert len(norms) == 2 * 5 + 5 and not any(m.elementwise_affine for m in norms)
+    assert not [m for m in enc.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert len(linears) == 2 * 6 + 5
+    assert (enc.fuse[0].in_features, enc.fuse[0].out_features) == (1088, 256)
+    # parameters of the authors' layers, k = 4 + 80: STN(84) 2,615,376 + STN(64) 1,853,376 +
+    # conv1..conv4 424,640 + canonical projection 65,792
+    assert n_params(enc.input_transform) == 2615376
+    assert n_params(enc.feature_transform) == 1853376
+    assert n_params(enc) == 4959184
+
+
+def test_label_encoder_forward_by_hand():
+    """The order of the authors' forward (label_encoder.py:238-274): per-object T-net on the
+    descriptor, conv1 + LN + ReLU, per-object T-net on those features (not followed by a
+    ReLU), conv2/conv3 + LN + ReLU, max over the image's objects *after* the ReLU, [local,
+    global] -> conv4 + LN + ReLU; then the canonical projection."""
+    torch.manual_seed(0)
+    enc = LGDLabelEncoder(num_classes=2, embed_dims=8)
+    x = torch.randn(5, 6)
+    counts = [3, 2]
+
+    def unit(seq, v):  # Linear, LayerNorm (no affine), ReLU
+        return F.relu(F.layer_norm(seq[0](v), (seq[0].out_features, )))
+
+    def tnet(t, v):
+        h = v
+        for layer in t.mlp:
+            h = unit(layer, h)
+        mats = t.matrix(h).view(-1, t.k, t.k)  # no identity added (spatial_transformer.py:42)
+        return torch.stack([v[i] @ mats[i] for i in range(len(v))])
+
+    local = tnet(enc.feature_transform, unit(enc.local_mlp, tnet(enc.input_transform, x)))
+    g = unit(enc.global_mlp[1], unit(enc.global_mlp[0], local))
+    pooled = torch.stack([g[:3].max(0).values] * 3 + [g[3:].max(0).values] * 2)
+    expected = unit(enc.canonical_proj, unit(enc.fuse, torch.cat([local, pooled], 1)))
+    out = enc(x, counts)
+    torch.testing.assert_close(out, expected)
+    assert (out >= 0).all()  # ends with a ReLU
+    # T-nets are per object: changing object 4 leaves the first image's embeddings unchanged
+    # and object 3's local feature unchanged
+    x2 = x.clone()
+    x2[4] += 3
+    out2 = enc(x2, counts)
+    torch.testing.assert_close(out2[:3], out[:3])
+    local2 = enc.feature_transform(enc.local_mlp(enc.input_transform(x2)))
+    torch.testing.assert_close(local2[3], local[3])
+    # no identity shortcut: a zero matrix layer maps everything to zero
+    nn.init.zeros_(enc.input_transform.matrix.weight)
+    nn.init.zeros_(enc.input_transform.matrix.bias)
+    assert enc.input_transform(x).abs().sum() == 0
 
 
 def test_relation_adapter_never_attends_across_images():
@@ -123,7 +135,7 @@ def test_relation_adapter_never_attends_across_images():
     def run(boxes_b, labels_b, appearance_b, with_mask=True):
         desc, _, counts = enc.build_objects(
             [torch.tensor([[0., 0., 8., 8.], [4., 2., 30., 20.]]), boxes_b],
-            [torch.tensor([1, 3]), labels_b], [(32, 32), (32, 32)])
+            [torch.tensor([1, 3]), labels_b], [(32, 32), (32, 32)], (32, 32))
         assert counts == [2, len(boxes_b)]
         labels = enc(desc, counts)
         appearance = torch.cat([torch.linspace(-1, 1, 2 * 2 * 16).view(2, 2, 16), appearance_b],
@@ -145,53 +157,53 @@ def test_relation_adapter_never_attends_across_images():
     assert not torch.allclose(leak[:, :2], out[:, :2], rtol=1e-3, atol=1e-3)
 
 
-def test_teacher_pyramid_of_one_image_ignores_the_others(model):
-    """End to end through encoders, adapter and mapper: image A's teacher maps do not change
-    when image B's features and objects do."""
-    teacher = model.teacher
+# ------------------------------------------------------------------------- box -> cells
+
+
+def cells(mask, size):
+    return mask.view(*size).nonzero().tolist()
+
+
+def test_box_cells_by_the_authors_rule():
+    """dynamic_teacher/utils.py:54-89: cell c inside iff x1*r <= c <= x2*r, r = feature size /
+    padded input size; small boxes may own no cell."""
+    boxes = torch.tensor([[3., 9., 20., 17.],   # x 0.375..2.5, y 1.125..2.125 (r = 1/8)
+                          [0., 0., 47., 31.],   # the whole 32x48 input
+                          [40., 25., 41., 26.],  # y 3.125..3.25: no row, no cell
+                          [8., 8., 16., 16.]])  # x, y 1..2: both ends inclusive
+    masks = box_cell_masks(boxes, (4, 6), (32, 48))
+    assert masks.shape == (4, 24) and masks.dtype == torch.float32
+    assert cells(masks[0], (4, 6)) == [[2, 1], [2, 2]]
+    assert masks[1].sum() == 24
+    assert masks[2].sum() == 0
+    assert cells(masks[3], (4, 6)) == [[1, 1], [1, 2], [2, 1], [2, 2]]
+    # different ratios per axis: r_x = 3/48, r_y = 4/32
+    assert cells(box_cell_masks(torch.tensor([[17., 0., 33., 7.]]), (4, 3), (32, 48))[0],
+                 (4, 3)) == [[0, 2]]
+    # a padded size that the level does not divide: r = 13/100, x2 * r = 6.5 -> cells 0..6
+    assert box_cell_masks(torch.tensor([[0., 0., 50., 50.]]), (13, 13), (100, 100)).sum() == 49
+    # the option: every overlapped cell, at least one
+    over = box_overlap_masks(boxes, (4, 6), (32, 48))
+    assert over.sum(1).tolist() == [6., 24., 1., 1.]  # [8, 16) is one cell of stride 8
+    assert cells(over[2], (4, 6)) == [[3, 5]]
+
+
+def test_masked_pooling_by_hand_and_empty_masks():
     g = torch.Generator().manual_seed(0)
-    feats = [torch.randn(2, 64, s, s, generator=g) for s in (16, 8, 4, 2, 1)]
-    metas = [dict(img_shape=(128, 128))] * 2
-    gt_a = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([4]))
-    gt_b = InstanceData(bboxes=torch.tensor([[0., 0., 40., 40.], [30., 30., 128., 100.]]),
-                        labels=torch.tensor([1, 7]))
-    gt_b2 = InstanceData(bboxes=torch.tensor([[50., 5., 70., 25.]]), labels=torch.tensor([19]))
-    with torch.no_grad():
-        out = teacher.teacher_feats(feats, [gt_a, gt_b], metas)
-        feats2 = [torch.cat([f[:1], 5 * f[1:] + 1]) for f in feats]
-        out2 = teacher.teacher_feats(feats2, [gt_a, gt_b2], metas)
-    for t, t2 in zip(out, out2):
-        torch.testing.assert_close(t2[0], t[0], rtol=1e-5, atol=1e-5)
-        assert not torch.allclose(t2[1], t[1])
-
-
-# ------------------------------------------------------------------- pooling and the scatter
-
-
-def test_box_cells_and_masked_pooling_by_hand():
-    g = torch.Generator().manual_seed(0)
-    feat = torch.randn(2, 5, 4, 6, generator=g)  # stride 8: a 32x48 input
-    boxes = torch.tensor([[3., 9., 20., 17.],     # image 0: columns 0..2, rows 1..2
-                          [0., 0., 48., 32.],     # image 0: the whole map
-                          [40., 25., 41., 26.]])  # image 1: inside cell (row 3, col 5)
-    masks = box_cell_masks(boxes, (4, 6), (8., 8.))
-    assert masks.shape == (3, 24)
-    assert masks.sum(1).tolist() == [6., 24., 1.]
+    feat = torch.randn(2, 5, 4, 6, generator=g)
+    boxes = torch.tensor([[3., 9., 20., 17.], [0., 0., 47., 31.], [40., 25., 41., 26.]])
+    masks = box_cell_masks(boxes, (4, 6), (32, 48))
     pooled = LGDAppearanceEncoder.masked_average(feat, masks, [2, 1])
-    torch.testing.assert_close(pooled[0], feat[0, :, 1:3, 0:3].mean((1, 2)))
+    torch.testing.assert_close(pooled[0], feat[0, :, 2, 1:3].mean(1))
     torch.testing.assert_close(pooled[1], feat[0].mean((1, 2)))
-    torch.testing.assert_close(pooled[2], feat[1, :, 3, 5])
-    # non-square strides: x by 16, y by 8
-    masks = box_cell_masks(torch.tensor([[17., 0., 33., 7.]]), (4, 3), (16., 8.))
-    assert masks.view(4, 3).nonzero().tolist() == [[0, 1], [0, 2]]
+    assert pooled[2].abs().sum() == 0  # no cell: a zero embedding (the authors' normaliser >= 1)
 
     enc = LGDAppearanceEncoder(in_channels=5, embed_dims=7)
-    out = enc([feat, feat[:, :, ::2, ::2]],
-              [box_cell_masks(boxes, (4, 6), (8., 8.)), box_cell_masks(boxes, (2, 3), (16., 16.))],
-              [2, 1])
-    assert out.shape == (2, 3, 7)
-    act = F.relu(enc.norm(enc.conv(feat)))
-    torch.testing.assert_close(out[0, 0], act[0, :, 1:3, 0:3].mean((1, 2)))
+    assert not enc.norm.affine and n_params(enc.norm) == 0  # dynamic_teacher.py:57 affine=False
+    out = enc([feat], [masks], [2, 1])
+    assert out.shape == (1, 3, 7)
+    act = F.relu(F.group_norm(enc.conv(feat), 1))
+    torch.testing.assert_close(out[0, 0], act[0, :, 2, 1:3].mean(1))
 
 
 def test_masked_pooling_stays_finite_in_half_precision():
@@ -206,236 +218,94 @@ def test_masked_pooling_stays_finite_in_half_precision():
                                rtol=1e-3, atol=0)
 
 
+# ---------------------------------------------------------------------- knowledge mapper
+
+
 def test_knowledge_mapper_scatter_sums_overlaps():
     obj = torch.tensor([[1., 10.], [2., 20.], [4., 40.]])  # (M=3, C=2)
-    boxes = torch.tensor([[0., 0., 16., 16.], [8., 8., 24., 24.], [0., 0., 8., 8.]])
-    masks = box_cell_masks(boxes, (3, 4), (8., 8.))
+    boxes = torch.tensor([[0., 0., 8., 8.], [8., 8., 16., 16.], [0., 0., 0., 0.]])
+    masks = box_cell_masks(boxes, (3, 4), (24, 32))
     maps = LGDKnowledgeMapper.scatter(obj, masks, [2, 1], (3, 4))
     expected = torch.zeros(2, 2, 3, 4)
     expected[0, :, 0:2, 0:2] += obj[0, :, None, None]
     expected[0, :, 1:3, 1:3] += obj[1, :, None, None]
-    expected[1, :, 0:1, 0:1] += obj[2, :, None, None]
+    expected[1, :, 0, 0] += obj[2]
     torch.testing.assert_close(maps, expected)
     assert maps[0, 0, 1, 1] == 3.  # the overlap cell: 1 + 2
-
-    mapper = LGDKnowledgeMapper(embed_dims=2, out_channels=6)
-    out = mapper(obj.expand(2, -1, -1), [masks, box_cell_masks(boxes, (2, 2), (16., 16.))],
-                 [2, 1], [(3, 4), (2, 2)])
-    assert [tuple(o.shape) for o in out] == [(2, 6, 3, 4), (2, 6, 2, 2)]
+    # an image without objects to scatter: a zero map
+    assert LGDKnowledgeMapper.scatter(obj[:2], masks[:2], [2, 0], (3, 4))[1].abs().sum() == 0
 
 
-# ---------------------------------------------------------------------- through the teacher
-
-
-@pytest.mark.parametrize('size', [(97, 131), (75, 50)])
-def test_teacher_levels_match_the_student_on_odd_sizes(model, size):
-    h, w = size
-    inputs, samples = batch_of([(h, w), (h - 10, w - 7)],
-                               [[[0., 0., w, h], [w - 3., h - 3., w, h]], [[5., 5., 20., 30.]]],
-                               [[1, 2], [3]])
-    student = model.student
-    feats = student.extract_feat(inputs)
-    teacher_feats = model.teacher.teacher_feats(feats, [s.gt_instances for s in samples],
-                                                [s.metainfo for s in samples])
-    assert [t.shape for t in teacher_feats] == [f.shape for f in feats]
-    # odd sizes round up at every stride (ResNet/FPN maps)
-    assert [tuple(f.shape[-2:]) for f in feats] == [
-        (-(-h // s), -(-w // s)) for s in (8, 16, 32, 64, 128)]
-    losses = model.loss(inputs, samples)
-    assert all(torch.isfinite(v).all() for v in flat(losses).values())
-
-
-def _grad_norm(loss, params):
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    return sum(float(g.abs().sum()) for g in grads if g is not None)
-
-
-def test_phases_route_the_gradients(model):
-    inputs, samples = batch_of([(96, 128), (96, 128)],
-                               [[[10., 10., 60., 80.]], [[0., 0., 50., 50.]]], [[1], [5]])
-    backbone = list(model.student.backbone.parameters()) + list(model.student.neck.parameters())
-    head = list(model.student.bbox_head.parameters())
-    adapter = list(model.teacher.student_adapter.parameters())
-    teacher = model.teacher
-    seen = {}
-    for detach_input in (False, True):
-        for detach_student in (False, True):
-            teacher.detach_teacher_input = detach_input
-            teacher.detach_distill_student = detach_student
-            losses = model.loss(inputs, samples)
-            t_loss = sum(v for k, v in flat(losses).items() if k.startswith('teacher.'))
-            d_loss = losses['distill.loss_feat']
-            seen[detach_input, detach_student] = (
-                _grad_norm(t_loss, backbone), _grad_norm(t_loss, head),
-                _grad_norm(d_loss, backbone), _grad_norm(d_loss, adapter))
-    teacher.detach_teacher_input = teacher.detach_distill_student = False
-    for (detach_input, detach_student), (t_bb, t_head, d_bb, d_adapter) in seen.items():
-        assert (t_bb == 0) == detach_input  # teacher branch -> backbone and neck
-        assert t_head > 0  # the shared head always learns from the teacher's loss
-        assert (d_bb == 0) == detach_student  # feature loss -> student
-        assert d_adapter > 0  # the adapter always learns
-
-
-def test_bad_ground_truth_trains_without_nan(model):
-    g = torch.Generator().manual_seed(0)
-    xy = torch.rand(300, 2, generator=g) * torch.tensor([100., 70.])
-    many = torch.cat([xy, xy + 1 + torch.rand(300, 2, generator=g) * 20], 1)  # in the image
-    img_shapes = [(96, 128), (96, 128), (80, 100)]
-    boxes = [
-        many.tolist(),                                    # 300 boxes, mostly overlapping
-        [[200., 0., 260., 50.], [-50., -50., -1., -1.],   # wholly outside
-         [-20., 30., 40., 130.]],                         # partly outside
-        []]                                               # no box
-    labels = [(torch.arange(300) % 20).tolist(), [1, 2, 3], []]
-    ignored = [[], [[0., 0., 60., 60.]], [[10., 10., 90., 70.]]]  # crowd regions
-    inputs, samples = batch_of(img_shapes, boxes, labels, ignored)
-    built = []
-    teacher = model.teacher
-    original = teacher.label_encoder.build_objects
-
-    def spy(*args):
-        out = original(*args)
-        built.append(out)
-        return out
-
-    teacher.label_encoder.build_objects = spy
-    try:
-        losses = model.loss(inputs, samples)
-    finally:
-        del teacher.label_encoder.build_objects
-    # 300 + context | the partly-outside box + context | no box: context only; crowd: no object
-    _, kept, counts = built[0]
-    assert counts == [301, 2, 1]
-    torch.testing.assert_close(kept[301], torch.tensor([0., 30., 40., 96.]))
-    assert kept[:300].equal(many)
-    values = flat(losses)
-    assert {'teacher.loss_cls', 'teacher.loss_bbox', 'distill.loss_feat'} <= set(values)
-    assert all(torch.isfinite(v).all() for v in values.values()), values
-    total, _ = model.parse_losses(losses)
-    model.zero_grad()
-    total.backward()
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
-    assert model.teacher.relation_adapter.attn.in_proj_weight.grad.abs().sum() > 0
-    model.zero_grad()
-
-
-def test_zero_area_boxes_are_no_objects(model):
-    """Degenerate boxes do not change the teacher pyramid. (They are the data pipeline's to
-    filter, as for the baseline: the student's own box regression of a zero-width target is
-    infinite; mmdet's FilterAnnotations drops them.)"""
-    g = torch.Generator().manual_seed(0)
-    feats = [torch.randn(1, 64, s, s, generator=g) for s in (16, 8, 4, 2, 1)]
-    metas = [dict(img_shape=(128, 128))]
-    good = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([4]))
-    bad = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.], [30., 30., 30., 80.],
-                                            [5., 7., 40., 7.], [3., 3., 3., 3.]]),
-                       labels=torch.tensor([4, 1, 2, 3]))
-    with torch.no_grad():
-        for a, b in zip(model.teacher.teacher_feats(feats, [good], metas),
-                        model.teacher.teacher_feats(feats, [bad], metas)):
-            torch.testing.assert_close(a, b)
-
-
-@pytest.mark.parametrize('context', [True, False])
-def test_batch_of_empty_images(context):
+def test_knowledge_mapper_context_bias_by_hand():
+    """dynamic_teacher.py:117-151 and 61-75: instances (all objects but each image's last)
+    through the per-object linear, scattered, conv3x3; the context object (each image's last)
+    through its own linear, added as a per-channel bias over all cells; ReLU; then the
+    refinement [conv, GN, ReLU] x 2, conv, GN with group norms without affine parameters."""
     torch.manual_seed(0)
-    m = build_det(lgd_cfg(label_encoder=dict(context=context)).model)
-    m.train()
-    inputs, samples = batch_of([(64, 96), (64, 80)], [[], []], [[], []])
-    losses = m.loss(inputs, samples)
-    values = flat(losses)
-    assert all(torch.isfinite(v).all() for v in values.values()), values
-    assert float(values['teacher.loss_bbox']) == 0  # no positives
-    assert float(values['distill.loss_feat']) > 0
-    m.parse_losses(losses)[0].backward()
-    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+    mapper = LGDKnowledgeMapper(embed_dims=3, out_channels=4, context=True)
+    norms = [m for m in mapper.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(norms) == 3 and not any(m.affine for m in norms)
+    obj = torch.randn(1, 3, 3)  # image 0: one instance + context; image 1: context only
+    masks = box_cell_masks(torch.tensor([[0., 0., 8., 8.], [0., 0., 23., 31.], [0., 0., 1., 1.]]),
+                           (3, 4), (24, 32))
+    out = mapper(obj, [masks], [2, 1], [(3, 4)])[0]
 
+    inst = torch.zeros(2, 4, 3, 4)
+    inst[0, :, 0:2, 0:2] = mapper.proj(obj[0, 0])[:, None, None]
+    bias = mapper.context_proj(obj[0, [1, 2]])[:, :, None, None]
+    x = F.relu(mapper.local_conv(inst) + bias)
+    torch.testing.assert_close(out, mapper.refine(x))
+    # image 1 has no instance: before the refinement it is the same vector at every cell
+    assert torch.allclose(x[1], x[1, :, :1, :1].expand_as(x[1]))
+    # the context objects' masks are not used for the rendering
+    masks2 = masks.clone()
+    masks2[[1, 2]] = 0
+    torch.testing.assert_close(mapper(obj, [masks2], [2, 1], [(3, 4)])[0], out)
 
-def test_fcos_student():
-    cfg = lgd_cfg()
-    cfg.model.student.bbox_head = dict(
-        type='FCOSHead', num_classes=20, in_channels=64, feat_channels=64, stacked_convs=1,
-        strides=[8, 16, 32, 64, 128])
-    torch.manual_seed(0)
-    m = build_det(cfg.model)
-    assert m.teacher.strides == [(8., 8.), (16., 16.), (32., 32.), (64., 64.), (128., 128.)]
-    m.train()
-    inputs, samples = batch_of([(96, 128), (96, 100)], [[[10., 10., 60., 80.]], []], [[1], []])
-    losses = m.loss(inputs, samples)
-    assert {'teacher.loss_cls', 'teacher.loss_bbox', 'teacher.loss_centerness'} <= set(losses)
-    assert all(torch.isfinite(v).all() for v in flat(losses).values())
-
-
-def test_mixed_precision_step(model):
-    """Under autocast the teacher runs in low precision and the feature loss stays float32."""
-    inputs, samples = batch_of([(96, 128), (80, 96)], [[[10., 10., 60., 80.]], []], [[3], []])
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = model.loss(inputs, samples)
-    assert losses['distill.loss_feat'].dtype == torch.float32
-    assert all(torch.isfinite(v).all() for v in flat(losses).values())
-
-
-def test_build_errors():
-    with pytest.raises(ValueError, match=r'label_encoder.num_classes=80 does not match the '
-                                         r"student's RetinaHead num_classes=20"):
-        build_det(lgd_cfg(label_encoder=dict(num_classes=80)).model)
-    with pytest.raises(ValueError, match=r'label_encoder.embed_dims=32 does not match '
-                                         r'teacher.embed_dims=64'):
-        build_det(lgd_cfg(label_encoder=dict(embed_dims=32)).model)
-    assert build_det(lgd_cfg(label_encoder=dict(num_classes=20)).model
-                     ).teacher.label_encoder.num_classes == 20
-    with pytest.raises(ValueError, match='teacher.loss_weight'):
-        build_det(lgd_cfg(loss_weight=-1).model)
-    cfg = lgd_cfg()
-    cfg.model.distill_losses = dict(loss_kd=dict(type='SigmoidKDLoss'))
-    with pytest.raises(ValueError, match=r"produces the distillation pairs \['loss_feat'\]"):
-        build_det(cfg.model)
-
-
-def test_seed_gives_the_student_the_baselines_weights():
-    base_cfg = Config.fromfile(osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'))
-
-    def init(cfg):
-        torch.manual_seed(3)
-        m = build_det(cfg)
-        m.init_weights()
-        return m
-
-    baseline, wrapper = init(base_cfg.model), init(lgd_cfg().model)
-    student = wrapper.student.state_dict()
-    for k, v in baseline.state_dict().items():
-        assert torch.equal(student[k], v), k
-
-
-def test_student_is_not_kept_and_teacher_adds_no_student_keys(model):
-    keys = model.state_dict().keys()
-    assert not [k for k in keys if k.startswith('teacher.student.')]
-    assert {k.split('.')[1] for k in keys if k.startswith('teacher.')} == {
-        'label_encoder', 'appearance_encoder', 'relation_adapter', 'knowledge_mapper',
-        'student_adapter'}
+    plain = LGDKnowledgeMapper(embed_dims=3, out_channels=4, context=False)
+    assert plain.context_proj is None
+    plain.load_state_dict(mapper.state_dict(), strict=False)
+    scattered = LGDKnowledgeMapper.scatter(plain.proj(obj[0]), masks, [2, 1], (3, 4))
+    torch.testing.assert_close(plain(obj, [masks], [2, 1], [(3, 4)])[0],
+                               plain.refine(F.relu(plain.local_conv(scattered))))
 
 
 # ------------------------------------------------------------------------------------ loss
 
 
-def test_instance_norm_mse_by_hand():
+def test_instance_norm_mse_weights_levels_by_their_element_count():
+    """base_distillator.py:59-64: the normalised levels are flattened, concatenated and
+    F.mse_loss'ed: one mean over all elements. Level A (4 elements) has squared differences
+    4/(1+eps) each, level B (16 elements) none: (16/(1+eps)) / 20, not the per-level-mean
+    sum 4/(1+eps) + 0."""
+    eps = 1e-5
+    s_a = torch.tensor([[[[0., 2.], [0., 2.]]]], requires_grad=True)  # IN -> [-1, 1, -1, 1]
+    t_a = torch.tensor([[[[2., 0.], [2., 0.]]]])                      # IN -> [1, -1, 1, -1]
+    s_b = torch.arange(16.).view(1, 1, 4, 4)
+    loss = InstanceNormMSELoss(loss_weight=2.0)([s_a, s_b], [t_a, s_b * 3 + 1])
+    torch.testing.assert_close(loss, torch.tensor(2.0 * 16 / (1 + eps) / 20))
+    loss.backward()
+    assert s_a.grad is not None
+
+
+def test_instance_norm_mse_details():
     g = torch.Generator().manual_seed(0)
     s = torch.randn(2, 3, 4, 5, generator=g, requires_grad=True)
     t = torch.randn(2, 3, 4, 5, generator=g, requires_grad=True)
     s1 = torch.randn(2, 3, 1, 1, generator=g)  # a 1x1 level normalises to zero
-    loss = InstanceNormMSELoss(loss_weight=2.0)([s, s1], [t, 3 * s1])
+    loss = InstanceNormMSELoss()([s, s1], [t, 3 * s1])
 
     def norm(x):
         x = x.double()
         return (x - x.mean((2, 3), keepdim=True)) / (x.var((2, 3), unbiased=False,
                                                             keepdim=True) + 1e-5).sqrt()
 
-    expected = 2.0 * (norm(s) - norm(t)).pow(2).mean()
-    torch.testing.assert_close(loss.double(), expected)
+    torch.testing.assert_close(loss.double(), (norm(s) - norm(t)).pow(2).sum() / (120 + 6))
     loss.backward()
     assert s.grad is not None and t.grad is None  # the teacher side is a target
     # invariant to a per-channel affine change of either side
-    torch.testing.assert_close(InstanceNormMSELoss()(s * 3 + 1, t), loss / 2, rtol=1e-4, atol=0)
+    torch.testing.assert_close(InstanceNormMSELoss()([s * 3 + 1, s1], [t, 3 * s1]), loss,
+                               rtol=1e-4, atol=0)
     # float32 under autocast
     with torch.autocast('cpu', dtype=torch.bfloat16):
         low = InstanceNormMSELoss()(s.detach().bfloat16(), t.detach().bfloat16())

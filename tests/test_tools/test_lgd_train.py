@@ -47,13 +47,13 @@ def test_train_logs_every_loss_group_and_the_phases(run):
     for it, record in records.items():
         phase = hook.phase_at(it - 1, 4)
         assert record['lgd_detach_distill_student'] == int(phase['detach_distill_student'])
-        assert record['lgd_detach_teacher_input'] == int(phase['detach_teacher_input'])
+        assert record['lgd_freeze_backbone'] == int(phase['freeze_backbone'])
         for key in ('loss_cls', 'teacher.loss_cls', 'distill.loss_feat'):
             assert record[key] > 0, (it, key)
         parts = sum(v for k, v in record.items() if 'loss' in k and k != 'loss')
         assert record['loss'] == pytest.approx(parts, rel=1e-5)
-    assert records[1]['lgd_detach_distill_student'] == records[1]['lgd_detach_teacher_input'] == 1
-    assert records[4]['lgd_detach_distill_student'] == records[4]['lgd_detach_teacher_input'] == 0
+    assert records[1]['lgd_detach_distill_student'] == records[1]['lgd_freeze_backbone'] == 1
+    assert records[4]['lgd_detach_distill_student'] == records[4]['lgd_freeze_backbone'] == 0
 
 
 def test_test_tool_evaluates_the_checkpoint(run, synthetic_voc, tmp_path, run_tool):

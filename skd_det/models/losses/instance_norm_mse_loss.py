@@ -29,15 +29,18 @@ def instance_norm(feat: Tensor, eps: float = 1e-5) -> Tensor:
 @MODELS.register_module()
 class InstanceNormMSELoss(nn.Module):
     """Feature loss of LGD, "LGD: Label-guided Self-distillation for Object
-    Detection" (Zhang et al., AAAI 2022)::
+    Detection" (Zhang et al., AAAI 2022): one mean squared error over the
+    elements of all levels taken together (the authors concatenate the
+    flattened levels, then ``F.mse_loss``)::
 
-        L = sum_levels mean((IN(F_s) - IN(F_t).detach())^2)
+        L = sum_l sum((IN(F_s^l) - IN(F_t^l).detach())^2) / sum_l N*C*H_l*W_l
 
-    ``IN`` normalises each channel map of each sample (:func:`instance_norm`);
-    the mean runs over N, C, H, W of a level. ``pred`` is the student side
-    (LGD: the adapted student features), ``target`` the teacher side,
-    detached here. Computed in float32 with autocast off, so AMP training
-    neither normalises nor squares in half precision.
+    so each level weighs by its element count (not a sum of per-level
+    means). ``IN`` normalises each channel map of each sample
+    (:func:`instance_norm`). ``pred`` is the student side (LGD: the adapted
+    student features), ``target`` the teacher side, detached here. Computed
+    in float32 with autocast off, so AMP training neither normalises nor
+    squares in half precision.
 
     Args:
         eps (float): Instance-norm epsilon. Defaults to 1e-5.
@@ -63,14 +66,15 @@ class InstanceNormMSELoss(nn.Module):
                 shapes.
 
         Returns:
-            Tensor: Scalar float32 loss (summed over levels).
+            Tensor: Scalar float32 loss.
         """
         pairs = as_level_pairs(pred, target, 'InstanceNormMSELoss')
-        loss = 0
+        total, count = 0, 0
         with torch.autocast(device_type=pairs[0][0].device.type,
                             enabled=False):
             for s, t in pairs:
                 diff = instance_norm(s.float(), self.eps) - instance_norm(
                     t.detach().float(), self.eps)
-                loss = loss + diff.pow(2).mean()
-        return self.loss_weight * loss
+                total = total + diff.pow(2).sum()
+                count += diff.numel()
+        return self.loss_weight * total / max(count, 1)

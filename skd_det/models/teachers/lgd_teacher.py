@@ -13,7 +13,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
-from ..layers.lgd import box_cell_masks, level_sizes
+from ..layers.lgd import box_cell_masks, box_overlap_masks, level_sizes
 from .utils import (PROBE_SIZE, check_loss_weight, probe_input, probing,
                     scale_losses)
 
@@ -39,22 +39,23 @@ class LGDTeacher(BaseSelfTeacher):
 
     The M objects are each image's ground-truth boxes (clipped to the
     image; boxes with no area left dropped), plus the whole-image context
-    object (``context=True``), plus a whole-image dummy object for an image
-    with none (see
+    object (``label_encoder.context``), or the authors' dummy object for an
+    image with none (see
     :meth:`~skd_det.models.layers.LGDLabelEncoder.build_objects`).
     Ignored/crowd boxes (``gt_instances_ignore``) are no objects; the
     student's and the teacher's detection losses treat them as the student
-    head's assigner does.
+    head's assigner does. Boxes map onto the cells of each level by the
+    authors' rule (:func:`~skd_det.models.layers.lgd.box_cell_masks`,
+    relative to the padded batch shape ``batch_input_shape``).
 
-    Phases: two plain attributes, set by
+    The teacher branch reads the student's FPN levels without detaching
+    them (as the authors' RetinaNet and FCOS configs do). Phase:
+    ``detach_distill_student``, a plain attribute set by
     :class:`~skd_det.engine.hooks.LGDPhaseHook` before every iteration
-    (both False without it):
-
-    - ``detach_distill_student``: the adapter gets ``F_s.detach()``, so the
-      feature loss trains only the adapter (the authors' adapter warm-up);
-    - ``detach_teacher_input``: the appearance encoder gets ``F_s.detach()``,
-      so the teacher branch sends no gradient into the student's backbone
-      and neck (the student's head still gets the teacher's detection loss).
+    (False without it): the adapter gets ``F_s.detach()``, so the feature
+    loss trains only the adapter (the authors' ``distill_flag = 0`` during
+    their first 30k iterations). Their other phase, the frozen backbone,
+    is the hook's alone.
 
     Args:
         student (nn.Module): The built student (filled in by the wrapper;
@@ -69,12 +70,19 @@ class LGDTeacher(BaseSelfTeacher):
             embeddings. Defaults to 256.
         num_heads (int): Attention heads of the relation adapter.
             Defaults to 8.
+        cell_rule (str): ``'inside'`` (the authors' rule,
+            :func:`~skd_det.models.layers.lgd.box_cell_masks`; a small box
+            may own no cell of a coarse level) or ``'overlap'`` (not the
+            authors': every cell a box overlaps and at least one,
+            :func:`~skd_det.models.layers.lgd.box_overlap_masks`). Defaults
+            to ``'inside'``.
         loss_weight (float): Factor on the teacher's detection losses (the
             ``teacher.*`` keys). Defaults to 1.0.
         init_cfg (dict, optional): mmengine init config.
     """
 
     distill_pairs = ('loss_feat', )
+    cell_rules = dict(inside=box_cell_masks, overlap=box_overlap_masks)
 
     def __init__(self,
                  student: nn.Module,
@@ -82,10 +90,15 @@ class LGDTeacher(BaseSelfTeacher):
                  label_encoder: Optional[dict] = None,
                  embed_dims: int = 256,
                  num_heads: int = 8,
+                 cell_rule: str = 'inside',
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         loss_weight = check_loss_weight(loss_weight)
+        if cell_rule not in self.cell_rules:
+            raise ValueError(f'LGDTeacher.cell_rule must be one of '
+                             f'{sorted(self.cell_rules)}, got {cell_rule!r}')
+        self.cell_masks = self.cell_rules[cell_rule]
         head = student.bbox_head
         priors = getattr(head, 'prior_generator', None)
         if priors is None or not hasattr(head, 'num_classes'):
@@ -131,12 +144,11 @@ class LGDTeacher(BaseSelfTeacher):
                  num_heads=num_heads))
         self.knowledge_mapper = MODELS.build(
             dict(type='LGDKnowledgeMapper', embed_dims=embed_dims,
-                 out_channels=width))
+                 out_channels=width, context=self.label_encoder.context))
         self.student_adapter = MODELS.build(
             dict(type='LGDStudentAdapter', channels=width))
         self.loss_weight = float(loss_weight)
         self.detach_distill_student = False
-        self.detach_teacher_input = False
 
     def teacher_feats(self, feats: Sequence[Tensor],
                       gt_instances: Sequence[Any],
@@ -147,18 +159,23 @@ class LGDTeacher(BaseSelfTeacher):
             feats (Sequence[Tensor]): Student levels (N, C, H_l, W_l).
             gt_instances (Sequence): Per image, with ``bboxes`` (K, 4) in
                 input pixels and ``labels`` (K,).
-            img_metas (Sequence[dict]): Per image, with ``img_shape``.
+            img_metas (Sequence[dict]): Per image, with ``img_shape`` and
+                ``batch_input_shape`` (the padded batch's (H, W), set by
+                mmdet's data preprocessor).
         """
+        missing = [k for k in ('img_shape', 'batch_input_shape')
+                   if k not in img_metas[0]]
+        if missing:
+            raise KeyError(f'LGDTeacher: the image metainfo lacks {missing} '
+                           f'(it has {sorted(img_metas[0])})')
+        pad_shape = tuple(img_metas[0]['batch_input_shape'][:2])
         desc, boxes, counts = self.label_encoder.build_objects(
             [_box_tensor(g.bboxes) for g in gt_instances],
             [g.labels for g in gt_instances],
-            [m['img_shape'][:2] for m in img_metas])
+            [m['img_shape'][:2] for m in img_metas], pad_shape)
         labels = self.label_encoder(desc, counts)
         sizes = [tuple(f.shape[-2:]) for f in feats]
-        masks = [
-            box_cell_masks(boxes, size, stride)
-            for size, stride in zip(sizes, self.strides)
-        ]
+        masks = [self.cell_masks(boxes, size, pad_shape) for size in sizes]
         appearance = self.appearance_encoder(feats, masks, counts)
         relation = self.relation_adapter(appearance, labels, counts)
         return self.knowledge_mapper(relation, masks, counts, sizes)
@@ -172,10 +189,7 @@ class LGDTeacher(BaseSelfTeacher):
         levels vs the detached teacher levels)."""
         feats = list(student_outs.feats)
         gt_instances, img_metas, _ = student_outs.loss_inputs
-        teacher_in = [f.detach() for f in feats
-                      ] if self.detach_teacher_input else feats
-        teacher_feats = self.teacher_feats(teacher_in, gt_instances,
-                                           img_metas)
+        teacher_feats = self.teacher_feats(feats, gt_instances, img_metas)
         head = student.bbox_head
         losses = head.loss_by_feat(*head(teacher_feats),
                                    *student_outs.loss_inputs)
