@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from skd_det.models.necks import BiFPN, BiFPNc
 from skd_det.models.necks.bifpn import FastNormalizedFusion, MaxPool2dSame
@@ -23,6 +24,8 @@ EFFDET_KWARGS = dict(
     node_num_convs=1,
     lateral_act=False,
     resample_conv=False,
+    relu_before_lateral=False,
+    relu_before_resample=False,
     out_activation=False)
 
 
@@ -245,3 +248,156 @@ def test_registered_in_mmdet_and_mmseg_scopes():
             model = registry.MODELS.build(cfg)
         assert type(model) is BiFPNc, scope
         assert registry.MODELS.get('BiFPN') is BiFPN
+
+
+# ------------------------------------------------ the authors' BiFPN (FRSKD)
+def _authors_pool(x):
+    """The authors' MaxPool2dStaticSamePadding(3, 2): zero padding."""
+    pads = []
+    for size in reversed(x.shape[-2:]):
+        extra = (math.ceil(size / 2) - 1) * 2 - size + 3
+        pads += [extra // 2, extra - extra // 2]
+    return F.max_pool2d(F.pad(x, pads), 3, 2)
+
+
+def _authors_forward(model, inputs):
+    """BiFPN_layer.forward of MingiJi/FRSKD classification/models/bifpnc.py
+    (85-122; bifpn.py 83-118 is the same without resample convs), written
+    out with this module's weights: ReLU on the inputs before both lateral
+    sets, on a map before it is resized for the next level, and on the
+    lateral / top-down inputs of each fusion; ReLU'd outputs."""
+    layer, relu, n = model.layers[0], F.relu, len(inputs)
+
+    def fuse(fusion, xs):
+        return sum(w * x for w, x in zip(fusion.normalized_weights(), xs))
+
+    trans = [layer.bu_laterals[i - 1](relu(inputs[i])) for i in range(1, n)]
+    lat = [layer.td_laterals[i](relu(x)) for i, x in enumerate(inputs)]
+    up = [lat[-1]]
+    for i in range(n - 2, -1, -1):
+        resized = layer.up_convs[i](
+            F.interpolate(relu(up[0]), scale_factor=2, mode='nearest'))
+        up.insert(0, layer.td_nodes[i](
+            fuse(layer.td_fusions[i], [relu(lat[i]), resized])))
+    outs = [up[0]]
+    for i in range(1, n):
+        down = layer.down_convs[i - 1](_authors_pool(relu(outs[-1])))
+        xs = [relu(trans[i - 1]), relu(up[i]), down] if i < n - 1 else [
+            relu(trans[i - 1]), down
+        ]
+        outs.append(layer.bu_nodes[i - 1](fuse(layer.bu_fusions[i - 1], xs)))
+    return [relu(o) for o in outs]
+
+
+POW2_SIZES = [(16, 16), (8, 8), (4, 4), (2, 2)]
+
+
+def _randomise(model, seed=0):
+    """Signed fusion weights and BN affines, so that a misplaced ReLU or a
+    swapped fusion input shows in the outputs."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, FastNormalizedFusion):
+                m.weight.copy_(torch.rand(m.num_inputs, generator=g) * 2 - .5)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + .5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g))
+    return model
+
+
+@pytest.mark.parametrize('cls, kwargs', [(BiFPNc, dict()),
+                                         (BiFPN, dict(out_channels=8))])
+def test_matches_the_authors_forward(cls, kwargs):
+    model = _randomise(cls(IN_CHANNELS, **kwargs))
+    inputs = _inputs(sizes=POW2_SIZES)  # signed, like FPN outputs
+    outs = model(inputs)
+    for ours, ref in zip(outs, _authors_forward(model, inputs)):
+        torch.testing.assert_close(ours, ref)
+
+
+@pytest.mark.parametrize('flag', [
+    'relu_before_lateral', 'relu_before_resample', 'relu_before_fusion'
+])
+def test_each_relu_is_needed(flag):
+    """Without any one of the three ReLU placements the output leaves the
+    authors' (so the test above fails if one is dropped)."""
+    model = _randomise(BiFPNc(IN_CHANNELS, **{flag: False}))
+    inputs = _inputs(sizes=POW2_SIZES)
+    diffs = [(o - r).abs().max().item()
+             for o, r in zip(model(inputs), _authors_forward(model, inputs))]
+    assert max(diffs) > 1e-3
+
+
+def test_resample_convs_only_where_widths_change():
+    """The authors' single-width BiFPN resizes with max-pool / nearest only
+    (bifpn.py:72,78); BiFPNc needs a 1x1 Conv-BN-ReLU to change the width
+    (bifpnc.py:72-77)."""
+    single, c = BiFPN(IN_CHANNELS, out_channels=8), BiFPNc(IN_CHANNELS)
+    layer = single.layers[0]
+    assert all(isinstance(m, nn.Identity)
+               for m in [*layer.up_convs, *layer.down_convs])
+    for m in [*c.layers[0].up_convs, *c.layers[0].down_convs]:
+        assert [type(x) for x in m] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+        assert m[0].kernel_size == (1, 1)
+    # resample_conv=True: the wiring of an earlier version of this module
+    old = BiFPN(IN_CHANNELS, out_channels=8, resample_conv=True)
+    n_resample = 2 * (len(IN_CHANNELS) - 1)
+    assert _num_params(old) - _num_params(single) == n_resample * (
+        8 * 8 + 2 * 8)
+
+
+def _num_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def _authors_count(c, d, depth=2):
+    """Parameters of the authors' BiFPN_layer (first layer, no fc) for input
+    widths c and output widths d, from their code structure: 1x1
+    Conv(no bias)-BN laterals on every level (lat_conv) and on levels 1..
+    (lat_conv2), depth x (dw 3x3 + pw 1x1 + BN) nodes, fusion weights, and
+    1x1 Conv-BN resample convs where widths differ (BiFPNc)."""
+    n = len(c)
+
+    def conv_bn(i, o):
+        return i * o + 2 * o
+
+    def node(w):
+        return depth * (9 * w + w * w + 2 * w)
+
+    count = sum(conv_bn(c[i], d[i]) for i in range(n))
+    count += sum(conv_bn(c[i], d[i]) + node(d[i]) for i in range(1, n))
+    count += sum(node(d[i]) for i in range(n - 1))
+    count += 2 * (n - 1) + 3 * (n - 2) + 2
+    count += sum(
+        conv_bn(d[i - 1], d[i]) + conv_bn(d[i], d[i - 1])
+        for i in range(1, n) if d[i] != d[i - 1])
+    return count
+
+
+WRN16_2 = [32, 64, 128]  # network_channels of WRN-16-2 (wrn.py:72)
+WRN16_2_PARAMS = 703060
+
+
+@pytest.mark.parametrize('model, widths, params, ratio', [
+    (lambda: BiFPNc(WRN16_2, width_mult=2), [64, 128, 256], 386185, 0.586),
+    (lambda: BiFPNc(WRN16_2, width_mult=1), [32, 64, 128], 121417, 0.191),
+    (lambda: BiFPN(WRN16_2, out_channels=256), [256] * 3, 655881, 0.969),
+    (lambda: BiFPN(WRN16_2, out_channels=128), [128] * 3, 196873, 0.298),
+])
+def test_parameter_counts_of_the_authors_table6(model, widths, params, ratio):
+    """FRSKD Table 6 against WRN-16-2 on CIFAR-100: the BiFPN plus the
+    authors' classifier (a Linear from the last width to 100 classes)."""
+    model = model()
+    assert _num_params(model) == _authors_count(WRN16_2, widths) == params
+    fc = widths[-1] * 100 + 100
+    assert round((params + fc) / WRN16_2_PARAMS, 3) == ratio
+
+
+def test_parameter_count_cifar_resnet18_bifpnc():
+    """BiFPNc width 2, depth 2 on CIFAR ResNet-18 stages (resnet.py:151):
+    6,273,294 parameters without the fc."""
+    widths = [64, 128, 256, 512]
+    model = BiFPNc(widths, width_mult=2, node_num_convs=2)
+    assert _num_params(model) == 6273294
+    assert _authors_count(widths, [2 * c for c in widths]) == 6273294

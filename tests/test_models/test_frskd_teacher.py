@@ -87,8 +87,10 @@ def test_num_pos_needs_an_anchor_head():
 
 
 def test_head_input_and_loss_weight():
-    """head_input='activated' feeds the head ReLU'd BiFPN outputs while L_F
-    keeps the pre-activation ones; loss_weight scales the teacher losses."""
+    """By default (the authors' classifier, bifpnc.py:32) the head reads the
+    ReLU'd BiFPN outputs; head_input='pre_activation' feeds it the BN
+    outputs; L_F's targets are the pre-activation outputs either way (the
+    loss ReLUs them); loss_weight scales the teacher losses."""
     model = build_det(det_cfg().model)
     model.train()
     inputs, samples, outs = det_outputs(model)
@@ -98,18 +100,20 @@ def test_head_input_and_loss_weight():
     hook = head.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
     torch.manual_seed(0)
     losses, pairs = teacher.loss_and_targets(model.student, inputs, samples, outs)
-    assert teacher.head_input == 'pre_activation' and teacher.loss_weight == 1.0
-    assert min(float(f.min()) for f in seen[-1]) < 0  # BN outputs
-    teacher.head_input, teacher.loss_weight = 'activated', 0.5
-    torch.manual_seed(0)
-    losses_w, pairs_w = teacher.loss_and_targets(model.student, inputs, samples, outs)
-    hook.remove()
-    for f, t in zip(seen[-1], pairs_w['loss_feat']['target']):
+    assert teacher.head_input == 'activated' and teacher.loss_weight == 1.0
+    for f, t in zip(seen[-1], pairs['loss_feat']['target']):
         torch.testing.assert_close(f, t.relu())
-    assert min(float(t.min()) for t in pairs_w['loss_feat']['target']) < 0
-    teacher.head_input = 'pre_activation'
+    assert min(float(t.min()) for t in pairs['loss_feat']['target']) < 0
+    teacher.head_input, teacher.loss_weight = 'pre_activation', 0.5
+    torch.manual_seed(0)
+    _, pairs_p = teacher.loss_and_targets(model.student, inputs, samples, outs)
+    assert min(float(f.min()) for f in seen[-1]) < 0  # BN outputs
+    for f, t in zip(seen[-1], pairs_p['loss_feat']['target']):
+        torch.testing.assert_close(f, t)
+    teacher.head_input = 'activated'
     torch.manual_seed(0)
     losses_h, _ = teacher.loss_and_targets(model.student, inputs, samples, outs)
+    hook.remove()
     for key in ('loss_cls', 'loss_bbox'):
         torch.testing.assert_close(sum(losses_h[key]), 0.5 * sum(losses[key]))
     with pytest.raises(ValueError, match='head_input'):
@@ -117,8 +121,10 @@ def test_head_input_and_loss_weight():
     with pytest.raises(ValueError, match='loss_weight'):
         build_det(det_cfg(loss_weight=-1.0).model)
     with pytest.raises(ValueError, match='return_pre_activation=True'):
-        build_det(det_cfg(head_input='activated', neck=dict(
+        build_det(det_cfg(neck=dict(
             type='BiFPN', out_channels=64, return_pre_activation=False)).model)
+    build_det(det_cfg(head_input='pre_activation', neck=dict(
+        type='BiFPN', out_channels=64, return_pre_activation=False)).model)
 
 
 def test_probe_leaves_the_student_untouched():
@@ -145,8 +151,16 @@ def test_seg_head_copy_reads_the_teacher_levels():
     student = model.student
     feats = student.extract_feat(inputs)
     outs = StudentOutputs(feats, feats, student.decode_head(feats), (samples, ))
+    seen = []
+    hook = head.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
     losses, pairs = model.teacher.loss_and_targets(student, inputs, samples, outs)
+    hook.remove()
     assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
+    # the authors' classifier reads ReLU'd BiFPN outputs (BiFPNSeg nodes end with a ReLU)
+    assert model.teacher.head_input == 'activated'
+    for f, t in zip(seen[-1], pairs['loss_feat']['target']):
+        torch.testing.assert_close(f, t.relu())
+    assert min(float(t.min()) for t in pairs['loss_feat']['target']) < 0
     kd = pairs['loss_kd']
     # logits at the label size (the preprocessor pads 64x128 images to the 128x256 crop)
     assert kd['pred'].shape == kd['target'].shape == (2, 19, 128, 256)
@@ -176,7 +190,7 @@ def test_box_kd_is_teacher_confidence_weighted_l1():
     _, pairs = model.teacher.loss_and_targets(model.student, inputs, samples, outs)
     # by hand from the raw per-level outputs: anchor a at (n, y, x) of level l has box
     # channels 4a..4a+3 and class channels 20a..20a+19
-    feats = model.teacher.neck(list(outs.feats))
+    feats = [f.relu() for f in model.teacher.neck(list(outs.feats))]  # head_input='activated'
     cls_t, box_t = model.teacher.head(feats)
     box_s = outs.head_outs[1]
     num, den = 0., 0.

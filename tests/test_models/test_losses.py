@@ -31,15 +31,17 @@ def _sigmoid(x):
 
 
 # ---------------------------------------------------------------- attention
-def _at_reference(s, t):
+def _at_reference(s, t, relu=True):
     """mean over (n, position) of (phi_s - phi_t)^2, phi = normalised
-    channel-mean of squares, with loops."""
+    channel-mean of squares (of the ReLU'd values with ``relu``), with
+    loops."""
     n, _, h, w = s.shape
+    act = (lambda v: max(v, 0.0)) if relu else (lambda v: v)
     total = 0.0
     for i in range(n):
         maps = []
         for f in (s[i], t[i]):
-            a = [sum(f[c, y, x].item()**2 for c in range(f.shape[0])) /
+            a = [sum(act(f[c, y, x].item())**2 for c in range(f.shape[0])) /
                  f.shape[0] for y in range(h) for x in range(w)]
             norm = math.sqrt(sum(v * v for v in a))
             maps.append([v / norm for v in a])
@@ -59,6 +61,28 @@ def test_attention_transfer_hand_computed():
     weighted = AttentionTransferLoss(loss_weight=50.0)
     assert weighted((s1, s2), (t1, t2)).item() == pytest.approx(
         50 * expected, rel=1e-5)
+
+
+def test_attention_transfer_compares_activated_maps():
+    """The authors' L_F reads ReLU'd features on both sides (their models
+    return F.relu'd maps unless preact); relu_inputs=False keeps the raw
+    maps. Signed inputs tell the two apart."""
+    s, t = _rand(2, 3, 2, 3, seed=1), _rand(2, 5, 2, 3, seed=2)
+    raw = _at_reference(s, t, relu=False)
+    activated = _at_reference(s, t, relu=True)
+    assert abs(raw - activated) > 1e-3
+    assert AttentionTransferLoss()(s, t).item() == pytest.approx(
+        activated, rel=1e-5)
+    assert AttentionTransferLoss(relu_inputs=False)(s, t).item() == \
+        pytest.approx(raw, rel=1e-5)
+    # only the teacher's positive part matters; negative student values
+    # get no gradient
+    assert AttentionTransferLoss()(s, t.clamp(min=0)).item() == \
+        pytest.approx(activated, rel=1e-5)
+    s = s.clone().requires_grad_()
+    AttentionTransferLoss()(s, t).backward()
+    assert (s.grad[s.detach() < 0] == 0).all()
+    assert s.grad[s.detach() > 0].abs().sum() > 0
 
 
 def test_attention_transfer_zero_and_gradients():
@@ -189,6 +213,25 @@ def test_kd_bad_shapes(loss_cls):
 
 
 # ---------------------------------------------------------------- pixel KL
+def test_pixel_kl_hand_computed_all_pixels():
+    """The authors' reduction: KL * T^2 summed over every pixel, ignored
+    ones included, divided by B * H * W (segmentation/utils/distill.py)."""
+    T = 2.0
+    s, t = _rand(2, 3, 2, 2, seed=15), _rand(2, 3, 2, 2, seed=16, scale=2)
+    label = torch.tensor([[[0, 255], [1, 2]], [[255, 255], [2, 0]]])
+    total = 0.0
+    for n in range(2):
+        for y in range(2):
+            for x in range(2):
+                ps = _softmax([v / T for v in s[n, :, y, x].tolist()])
+                pt = _softmax([v / T for v in t[n, :, y, x].tolist()])
+                total += T * T * _kl(pt, ps)
+    loss = PixelKLLoss(temperature=T, loss_weight=0.5)
+    expected = 0.5 * total / (2 * 2 * 2)
+    assert loss(s, t).item() == pytest.approx(expected, rel=1e-5)
+    assert loss(s, t, label).item() == pytest.approx(expected, rel=1e-5)
+
+
 def test_pixel_kl_hand_computed_with_ignore():
     T = 2.0
     s, t = _rand(2, 3, 2, 2, seed=15), _rand(2, 3, 2, 2, seed=16, scale=2)
@@ -203,7 +246,7 @@ def test_pixel_kl_hand_computed_with_ignore():
                 pt = _softmax([v / T for v in t[n, :, y, x].tolist()])
                 total += T * T * _kl(pt, ps)
                 count += 1
-    loss = PixelKLLoss(temperature=T, loss_weight=0.5)
+    loss = PixelKLLoss(temperature=T, avg_non_ignore=True, loss_weight=0.5)
     assert count == 5
     assert loss(s, t, label).item() == pytest.approx(0.5 * total / count,
                                                      rel=1e-5)
@@ -219,7 +262,7 @@ def test_pixel_kl_ignored_pixels_do_not_matter():
                           .manual_seed(0))
     label[0, 1, :] = 255
     label[1, :, 4] = 7  # custom ignore index below
-    loss = PixelKLLoss()
+    loss = PixelKLLoss(avg_non_ignore=True)
     ref = loss(s, t, label)
     ref.backward()
     assert t.grad is None
@@ -238,9 +281,12 @@ def test_pixel_kl_ignored_pixels_do_not_matter():
     both[both == 255] = 7
     assert loss(s, t, both, ignore_index=7).item() != pytest.approx(ref.item())
     assert loss(s, t, both, ignore_index=7).item() == pytest.approx(
-        PixelKLLoss(ignore_index=7)(s, t, both).item())
+        PixelKLLoss(avg_non_ignore=True, ignore_index=7)(s, t, both).item())
     assert loss(s, t, label, ignore_index=7).item() != pytest.approx(
         ref.item())
+    # the authors' default counts the ignored pixels too
+    assert PixelKLLoss()(s2, t2, label).item() != pytest.approx(
+        PixelKLLoss()(s.detach(), t, label).item())
 
 
 def test_pixel_kl_zero_no_label_and_all_ignored():
@@ -251,7 +297,8 @@ def test_pixel_kl_zero_no_label_and_all_ignored():
     every = PixelKLLoss()(s, t)
     per_pixel = PixelKLLoss()(s, t, torch.zeros(1, 2, 2, dtype=torch.long))
     assert every.item() == pytest.approx(per_pixel.item(), rel=1e-6)
-    none_valid = PixelKLLoss()(s, t, torch.full((1, 2, 2), 255))
+    none_valid = PixelKLLoss(avg_non_ignore=True)(
+        s, t, torch.full((1, 2, 2), 255))
     assert none_valid.item() == 0
     none_valid.backward()  # still differentiable
 

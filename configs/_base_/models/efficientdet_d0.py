@@ -21,12 +21,13 @@ model = dict(
         type='TorchvisionEfficientNet', arch='b0', out_indices=(2, 3, 4), norm_cfg=norm_cfg,
         drop_path_rate=0.2, pretrained=None),
     # P6 = maxpool(BN(conv1x1(C5))), P7 = maxpool(P6); swish on each fused sum, then one
-    # separable conv + BN per node; no resample convs; outputs not activated
+    # separable conv + BN per node; no resample convs; no ReLU on inputs or resized maps;
+    # outputs not activated
     neck=dict(
         type='BiFPN', in_channels=[40, 112, 320], out_channels=64, num_outs=5, num_repeats=3,
         act_cfg='swish', norm_cfg=norm_cfg, fusion_eps=1e-4, relu_before_fusion=False,
         act_before_node=True, node_num_convs=1, lateral_act=False, resample_conv=False,
-        out_activation=False),
+        relu_before_lateral=False, relu_before_resample=False, out_activation=False),
     bbox_head=dict(
         type='EfficientDetHead',
         num_classes=80,

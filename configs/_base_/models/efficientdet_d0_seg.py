@@ -20,7 +20,7 @@ model = dict(
         type='BiFPN', in_channels=[40, 112, 320], out_channels=64, num_outs=5, num_repeats=3,
         act_cfg='swish', norm_cfg=norm_cfg, fusion_eps=1e-4, relu_before_fusion=False,
         act_before_node=True, node_num_convs=1, lateral_act=False, resample_conv=False,
-        out_activation=False),
+        relu_before_lateral=False, relu_before_resample=False, out_activation=False),
     # the official EfficientDet segmentation head: transposed convs P7 -> P3 with skips, then
     # to the classes at stride 4
     decode_head=dict(

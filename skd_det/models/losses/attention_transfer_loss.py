@@ -31,25 +31,39 @@ class AttentionTransferLoss(nn.Module):
     "Paying More Attention to Attention" (Zagoruyko & Komodakis, ICLR 2017)::
 
         phi(F) = L2-normalise(flatten(mean_c F^p))          (N, H*W)
-        L_F    = sum_levels mean((phi(F_s) - phi(F_t).detach())^2)
+        L_F    = sum_levels mean((phi(relu(F_s)) - phi(relu(F_t)).detach())^2)
 
     The mean runs over samples and positions. Student and teacher maps of a
     level must have the same batch and spatial size (N, H, W); their channel
     counts may differ. The teacher is detached inside the loss.
 
+    Both sides are ReLU'd first because the authors compare activated
+    features: their backbones and BiFPN return ReLU'd maps unless their
+    overhaul-distillation option asks for pre-activation ones (MingiJi/FRSKD
+    classification/models/resnet.py:203, wrn.py:96, bifpnc.py:120-121,
+    utils.py:59-65). Detection students here give signed FPN outputs, so the
+    ReLU is not a no-op.
+
     Args:
         p (int): Exponent in the attention map. Defaults to 2.
+        relu_inputs (bool): ReLU both maps before the attention map (the
+            authors' form). False compares the raw (pre-activation) maps, as
+            an earlier version of this loss did. Defaults to True.
         loss_weight (float): Weight of the loss (FRSKD's beta).
             Defaults to 1.0.
     """
 
-    def __init__(self, p: int = 2, loss_weight: float = 1.0) -> None:
+    def __init__(self,
+                 p: int = 2,
+                 relu_inputs: bool = True,
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         if loss_weight < 0:
             raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
         if p <= 0:
             raise ValueError(f'p must be > 0, got {p}')
         self.p = p
+        self.relu_inputs = relu_inputs
         self.loss_weight = loss_weight
 
     def forward(self, pred: Features, target: Features) -> Tensor:
@@ -67,7 +81,9 @@ class AttentionTransferLoss(nn.Module):
         loss = 0
         for s, t in as_level_pairs(
                 pred, target, 'AttentionTransferLoss', same_channels=False):
-            diff = attention_map(s, self.p) - attention_map(
-                t.detach(), self.p)
+            t = t.detach()
+            if self.relu_inputs:
+                s, t = F.relu(s), F.relu(t)
+            diff = attention_map(s, self.p) - attention_map(t, self.p)
             loss = loss + diff.pow(2).mean()
         return self.loss_weight * loss

@@ -207,15 +207,22 @@ class PixelKLLoss(nn.Module):
 
         loss_{n,h,w} = T^2 * KL(softmax_c(z_t / T) || softmax_c(z_s / T))
 
-    averaged over the valid pixels, i.e. those whose ``label`` is not
-    ``ignore_index`` (all pixels when no label is given). ``pred``
+    summed over all N*H*W pixels and divided by N*H*W, ignored pixels
+    included, as the authors do (MingiJi/FRSKD segmentation/utils/
+    distill.py:10-15). With ``avg_non_ignore=True`` (an addition, off by
+    default) it is averaged over the valid pixels only, those whose
+    ``label`` is not ``ignore_index``: the teacher's logits at ignored
+    pixels (borders, void) were never trained towards a class. ``pred``
     (student) and ``target`` (teacher) logits are (N, C, H, W); the teacher
     is detached. Logits and label must have the same (H, W): resizing is the
     caller's job.
 
     Args:
         temperature (float): T. Defaults to 1.0 (FRSKD segmentation).
-        ignore_index (int): Label value of excluded pixels. Defaults to 255.
+        avg_non_ignore (bool): Average over the valid pixels of ``label``
+            instead of all pixels. Defaults to False.
+        ignore_index (int): Label value of excluded pixels (with
+            ``avg_non_ignore``). Defaults to 255.
         loss_weight (float): Weight of the loss (FRSKD's alpha).
             Defaults to 1.0.
         loss_name (str): Key of the loss in mmseg's loss dict.
@@ -224,12 +231,14 @@ class PixelKLLoss(nn.Module):
 
     def __init__(self,
                  temperature: float = 1.0,
+                 avg_non_ignore: bool = False,
                  ignore_index: int = 255,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_pixel_kd') -> None:
         super().__init__()
         _check_args(loss_weight, temperature)
         self.temperature = temperature
+        self.avg_non_ignore = avg_non_ignore
         self.ignore_index = ignore_index
         self.loss_weight = loss_weight
         self._loss_name = loss_name
@@ -250,12 +259,13 @@ class PixelKLLoss(nn.Module):
             pred (Tensor): Student logits (N, C, H, W).
             target (Tensor): Teacher logits (N, C, H, W), detached here.
             label (Tensor, optional): Ground truth (N, H, W) or (N, 1, H, W);
-                pixels equal to ``ignore_index`` are excluded.
+                with ``avg_non_ignore``, pixels equal to ``ignore_index``
+                are excluded (all pixels count without a label).
             ignore_index (int, optional): Overrides ``self.ignore_index``.
 
         Returns:
-            Tensor: Scalar loss (0 with a gradient path when no pixel is
-            valid).
+            Tensor: Scalar loss (with ``avg_non_ignore``: 0 with a gradient
+            path when no pixel is valid).
         """
         _check_logits('PixelKLLoss', pred, target, 4)
         T = self.temperature
@@ -264,14 +274,16 @@ class PixelKLLoss(nn.Module):
         loss = F.kl_div(
             log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
         loss = loss * T**2  # (N, H, W)
-        if label is None:
+        if label is not None:
+            if label.dim() == 4 and label.shape[1] == 1:
+                label = label[:, 0]
+            if label.shape != loss.shape:
+                raise ValueError(
+                    f'PixelKLLoss: label shape {tuple(label.shape)} must be '
+                    f'(N, H, W) of the logits shape {tuple(pred.shape)}; '
+                    'resize first')
+        if label is None or not self.avg_non_ignore:
             return self.loss_weight * loss.mean()
-        if label.dim() == 4 and label.shape[1] == 1:
-            label = label[:, 0]
-        if label.shape != loss.shape:
-            raise ValueError(f'PixelKLLoss: label shape {tuple(label.shape)} '
-                             f'must be (N, H, W) of the logits shape '
-                             f'{tuple(pred.shape)}; resize first')
         ignore = self.ignore_index if ignore_index is None else ignore_index
         valid = label != ignore
         # where() rather than indexing: ignored pixels get no gradient

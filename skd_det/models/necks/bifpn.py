@@ -192,9 +192,11 @@ class BiFPNLayer(nn.Module):
 
     ``Up`` = nearest resize to the exact target size (+ 1x1 Conv-BN-act);
     ``Down`` = 3x3/2 TF-"same" max-pool, crop/pad to the target size
-    (+ 1x1 Conv-BN-act). Laterals are 1x1 Conv-BN(-act) where
-    ``lateral_convs`` is True (the first layer, on the input features) and
-    identities otherwise. See :class:`BiFPN` for the other arguments.
+    (+ 1x1 Conv-BN-act); with ``relu_before_resample`` both read the ReLU'd
+    map. Laterals are 1x1 Conv-BN(-act) where ``lateral_convs`` is True (the
+    first layer, on the input features) and identities otherwise; with
+    ``relu_before_lateral`` they read the ReLU'd inputs. See :class:`BiFPN`
+    for the other arguments.
 
     Returns the pre-activation outputs ``(T_0, ..., T_{n-1})``.
     """
@@ -204,7 +206,8 @@ class BiFPNLayer(nn.Module):
                  act_type: str, norm_cfg: dict, fusion_eps: float,
                  relu_before_fusion: bool, act_before_node: bool,
                  node_num_convs: int, lateral_act: bool,
-                 resample_conv: bool) -> None:
+                 resample_conv: bool, relu_before_lateral: bool,
+                 relu_before_resample: bool) -> None:
         super().__init__()
         n = len(out_channels)
         if len(in_channels) != n or len(lateral_convs) != n or n < 2:
@@ -212,6 +215,8 @@ class BiFPNLayer(nn.Module):
                              'width and lateral flag per level')
         self.in_channels = list(in_channels)
         self.out_channels = list(out_channels)
+        self.relu_before_lateral = relu_before_lateral
+        self.relu_before_resample = relu_before_resample
         lat_act = act_type if lateral_act else None
 
         def lateral(i: int) -> nn.Module:
@@ -259,6 +264,10 @@ class BiFPNLayer(nn.Module):
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         n = len(self.out_channels)
+        # FRSKD ReLUs every map a conv reads: inputs may be signed (FPN
+        # outputs) and the node outputs are pre-activation BN outputs
+        if self.relu_before_lateral:
+            inputs = [F.relu(x) for x in inputs]
         lat_td = [self.td_laterals[i](x) for i, x in enumerate(inputs)]
         lat_bu = [None] + [
             self.bu_laterals[i - 1](inputs[i]) for i in range(1, n)
@@ -267,14 +276,17 @@ class BiFPNLayer(nn.Module):
         td = [None] * n
         td[-1] = lat_td[-1]
         for i in range(n - 2, -1, -1):
-            up = F.interpolate(
-                td[i + 1], size=lat_td[i].shape[-2:], mode='nearest')
+            up = F.relu(td[i + 1]) if self.relu_before_resample \
+                else td[i + 1]
+            up = F.interpolate(up, size=lat_td[i].shape[-2:], mode='nearest')
             up = self.up_convs[i](up)
             td[i] = self.td_nodes[i](self.td_fusions[i]([lat_td[i], up]))
         # bottom-up
         outs = [td[0]]
         for i in range(1, n):
-            down = _fit_size(self.down_pool(outs[-1]), td[i].shape[-2:])
+            down = F.relu(outs[-1]) if self.relu_before_resample \
+                else outs[-1]
+            down = _fit_size(self.down_pool(down), td[i].shape[-2:])
             down = self.down_convs[i - 1](down)
             fused = [lat_bu[i], td[i], down] if i < n - 1 else [
                 lat_bu[i], down
@@ -307,16 +319,22 @@ class BiFPN(nn.Module):
     ``T_i = node(w1*L'_i + w2*P_i + w3*Down(T_{i-1}))``, top
     ``T_n = node(w1*L'_n + w2*Down(T_{n-1}))``). Lateral 1x1 convs exist
     only in the first layer and only for the input levels; later layers
-    and the extra levels use identities (their widths already match).
+    and the extra levels use identities (their widths already match; the
+    authors' single-width BiFPN keeps 1x1 bottom-up laterals in later
+    layers too, but FRSKD uses one layer).
 
-    Configurations (defaults = FRSKD's BiFPN):
+    Configurations (defaults = the authors' single-width BiFPN, FRSKD
+    classification/models/bifpn.py at MingiJi/FRSKD 98b87e5):
 
-    - FRSKD BiFPN: ``BiFPN(in_channels, out_channels=256)``
-      (Conv-BN-ReLU laterals and resample convs, ReLU on each fused input,
-      2 separable convs per node, eps 1e-6, ReLU'd outputs;
-      ``return_pre_activation=True`` for the attention loss).
+    - FRSKD BiFPN: ``BiFPN(in_channels, out_channels=256)``: ReLU on the
+      inputs, then Conv-BN-ReLU laterals; no resample convs (max-pool
+      "same" down, nearest up, each on the ReLU'd map); ReLU on each fused
+      input; 2 separable convs per node; eps 1e-6; ReLU'd outputs
+      (``return_pre_activation=True`` returns them before that ReLU).
     - FRSKD BiFPNc (d_i = 2 * c_i): ``BiFPN(in_channels, out_channels=None,
-      width_mult=2)`` or the alias ``BiFPNc(in_channels)``.
+      width_mult=2)`` or the alias ``BiFPNc(in_channels)``: as above, plus
+      the 1x1 Conv-BN-ReLU after each resize that the changing width needs
+      (authors' classification/models/bifpnc.py).
     - EfficientDet-d0 neck (d1/d2: 88/4, 112/5)::
 
           BiFPN(in_channels=[40, 112, 320], out_channels=64, num_outs=5,
@@ -324,11 +342,12 @@ class BiFPN(nn.Module):
                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-3),
                 fusion_eps=1e-4, relu_before_fusion=False,
                 act_before_node=True, node_num_convs=1, lateral_act=False,
-                resample_conv=False, out_activation=False)
+                relu_before_lateral=False, relu_before_resample=False,
+                out_activation=False)
 
       i.e. P6 = maxpool(BN(conv1x1(C5))), P7 = maxpool(P6), swish on the
       fused sum then one separable conv + BN per node, no resample convs,
-      pre-activation outputs.
+      no ReLU on inputs or resized maps, pre-activation outputs.
 
     Args:
         in_channels (Sequence[int]): Widths of the input levels (>= 2
@@ -360,9 +379,17 @@ class BiFPN(nn.Module):
             EfficientDet 1). Defaults to 2.
         lateral_act (bool): Activation after the lateral Conv-BN (FRSKD
             Conv-BN-ReLU; EfficientDet Conv-BN). Defaults to True.
-        resample_conv (bool): A 1x1 Conv-BN-act after every Up/Down resize
-            (FRSKD). If False, only where the two levels' widths differ.
-            Defaults to True.
+        resample_conv (bool): A 1x1 Conv-BN-act after every Up/Down resize,
+            also between levels of one width (neither FRSKD's BiFPN nor
+            EfficientDet has these; an earlier version of this module built
+            them). If False, only where the two levels' widths differ
+            (BiFPNc). Defaults to False.
+        relu_before_lateral (bool): ReLU on the layer inputs before the
+            laterals (FRSKD; a no-op for ReLU'd backbone stages, not for
+            signed FPN outputs). Defaults to True.
+        relu_before_resample (bool): ReLU on a map before it is resized
+            (and passed through a resample conv) for the next level
+            (FRSKD). Defaults to True.
         out_activation (bool): Apply the activation to each layer's outputs
             (FRSKD: ReLU'd outputs). Defaults to True.
         return_pre_activation (bool): Return the last layer's outputs
@@ -383,7 +410,9 @@ class BiFPN(nn.Module):
                  act_before_node: bool = False,
                  node_num_convs: int = 2,
                  lateral_act: bool = True,
-                 resample_conv: bool = True,
+                 resample_conv: bool = False,
+                 relu_before_lateral: bool = True,
+                 relu_before_resample: bool = True,
                  out_activation: bool = True,
                  return_pre_activation: bool = False) -> None:
         super().__init__()
@@ -435,7 +464,9 @@ class BiFPN(nn.Module):
                     act_before_node=act_before_node,
                     node_num_convs=node_num_convs,
                     lateral_act=lateral_act,
-                    resample_conv=resample_conv))
+                    resample_conv=resample_conv,
+                    relu_before_lateral=relu_before_lateral,
+                    relu_before_resample=relu_before_resample))
         self.out_act = _ACTIVATIONS[self.act_type]()
         self.init_weights()
 

@@ -72,6 +72,29 @@ def _build_neck(neck_cfg: dict, feats: Sequence[Tensor],
     return MODELS.build(cfg)
 
 
+def _check_head_input(head_input: str, neck: nn.Module) -> str:
+    if head_input not in ('pre_activation', 'activated'):
+        raise ValueError("teacher.head_input must be 'pre_activation' or "
+                         f"'activated', got {head_input!r}")
+    if head_input == 'activated' and not (
+            getattr(neck, 'return_pre_activation', False)
+            and hasattr(neck, 'out_act')):
+        raise ValueError(
+            "teacher.head_input='activated' activates pre-activation "
+            'BiFPN outputs: the teacher neck needs '
+            'return_pre_activation=True (and an out_act)')
+    return head_input
+
+
+def _head_feats(neck: nn.Module, feats: Sequence[Tensor],
+                head_input: str) -> List[Tensor]:
+    """The teacher head's input: the BiFPN outputs ``feats`` as they are
+    or through the BiFPN's output activation."""
+    if head_input == 'pre_activation':
+        return list(feats)
+    return [neck.out_act(t) for t in feats]
+
+
 def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs:
                  Sequence, num_classes: int) -> dict:
     """The ``loss_kd_bbox`` pair: box outputs flattened to (M, B) per anchor
@@ -102,11 +125,12 @@ class FRSKDDetTeacher(BaseSelfTeacher):
 
         F_s   = student levels (FPN P3..P7 by default)    (N, C, H_l, W_l)
         T     = BiFPN(F_s)        pre-activation outputs   (N, d, H_l, W_l)
-        z_t   = head(T)           cls (N, A*K, H_l, W_l), boxes (N, A*4, ...)
-                                  (head(act(T)) with head_input='activated')
+        z_t   = head(relu(T))     cls (N, A*K, H_l, W_l), boxes (N, A*4, ...)
+                                  (head(T) with head_input='pre_activation')
         teacher loss = loss_weight * head.loss_by_feat(z_t, gt)
                                   (trains BiFPN + head + backbone)
         loss_feat: pred F_s, target T (detached)   -> AttentionTransferLoss
+                   (which ReLUs both, as the authors compare activated maps)
         loss_kd:   pred z_s, target z_t (detached), both (M, K) over all M
                    anchors; mean over anchors      -> SigmoidKDLoss
         loss_kd_bbox (optional): pred b_s, target b_t (detached), both
@@ -122,15 +146,17 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     student's head config (same class, own weights, ``in_channels`` = the
     BiFPN width); ``True`` runs the student's own head on the teacher
     features, so the teacher adds only the BiFPN. The head runs once more on
-    the teacher features either way, so both cost the same compute
-    (measured: 0.95 vs 0.97 s/iter, baseline 0.74, CPU R18 config); the copy
-    adds the head's parameters and their optimizer state (+5.2M on R50
-    RetinaNet with 20 classes: teacher 7.4M instead of 2.2M). The copy is
+    the teacher features either way, so both cost the same compute; the
+    copy adds the head's parameters and their optimizer state. The copy is
     the default because the shared head trains the student's head on two
-    feature distributions (FPN and BiFPN outputs): in a 6-epoch CPU run with
-    the distillation warm-up it cost the student 7.8 held-out mAP points
-    against a same-initialisation control, the copy none
-    (configs/frskd/README.md).
+    feature distributions (FPN and BiFPN outputs), which cost the student
+    accuracy in the measurements of configs/frskd/README.md.
+
+    Head input: the authors' classifier reads the ReLU'd BiFPN output
+    (MingiJi/FRSKD classification/models/bifpnc.py:32), hence the default
+    ``head_input='activated'``; 'pre_activation' (the BN outputs, like the
+    un-activated FPN outputs the student head reads) is this project's
+    option, measured in configs/frskd/README.md.
 
     Box KD (``loss_kd_bbox``, off unless ``distill_losses`` names it): the
     teacher's box outputs are targets where the teacher believes there is an
@@ -144,9 +170,8 @@ class FRSKDDetTeacher(BaseSelfTeacher):
     sum by the number of positive anchors of the student head's target
     assignment (at least 1), as its focal loss does; but unlike the focal
     loss the KL does not down-weight the easy negatives, so the sum grows
-    with the anchor count while the positives do not: on the same trained
-    model the 'num_pos' term grew 17x from 256x256 to 768x672 inputs, the
-    'mean' term 2x. 'num_pos' needs the AnchorHead API (``get_anchors``/
+    with the anchor count while the positives do not (README). 'num_pos'
+    needs the AnchorHead API (``get_anchors``/
     ``get_targets``: RetinaNet, ATSS, GFL, ...); 'mean' fits any dense head.
 
     Args:
@@ -169,12 +194,11 @@ class FRSKDDetTeacher(BaseSelfTeacher):
             to False.
         kd_avg_factor (str): 'mean' or 'num_pos' (see above). Defaults to
             'mean'.
-        head_input (str): What the teacher head gets: 'pre_activation' (the
-            BiFPN outputs ``T`` that ``L_F`` uses) or 'activated' (``T``
-            through the BiFPN's output activation, as the paper's
-            classifier gets them; ``L_F`` still uses ``T``). 'activated'
-            needs a BiFPN with ``return_pre_activation=True``. Defaults to
-            'pre_activation'.
+        head_input (str): What the teacher head gets: 'activated' (``T``
+            through the BiFPN's output activation, as the authors'
+            classifier gets them) or 'pre_activation' (``T`` itself). Either
+            way ``L_F`` gets ``T``. 'activated' needs a BiFPN with
+            ``return_pre_activation=True``. Defaults to 'activated'.
         loss_weight (float): Factor on the teacher's task losses (the
             ``teacher.*`` keys); the paper's 1.0 weights them as the
             student's. Defaults to 1.0.
@@ -191,20 +215,16 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                  in_indices: Optional[Sequence[int]] = None,
                  shared_head: bool = False,
                  kd_avg_factor: str = 'mean',
-                 head_input: str = 'pre_activation',
+                 head_input: str = 'activated',
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if head_input not in ('pre_activation', 'activated'):
-            raise ValueError("teacher.head_input must be 'pre_activation' or "
-                             f"'activated', got {head_input!r}")
         if tap not in ('neck', 'backbone'):
             raise ValueError(f"teacher.tap must be 'neck' or 'backbone', "
                              f'got {tap!r}')
         head = student.bbox_head
         self.tap = tap
         self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
-        self.head_input = head_input
         self.loss_weight = check_loss_weight(loss_weight)
 
         with probing(student):
@@ -225,13 +245,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
             return_pre_activation=True)
         neck_cfg.update(neck or {})
         self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
-        if head_input == 'activated' and not (
-                getattr(self.neck, 'return_pre_activation', False)
-                and hasattr(self.neck, 'out_act')):
-            raise ValueError(
-                "teacher.head_input='activated' activates pre-activation "
-                'BiFPN outputs: the teacher neck needs '
-                'return_pre_activation=True (and an out_act)')
+        self.head_input = _check_head_input(head_input, self.neck)
 
         with probing(self.neck):
             teacher_feats = self.neck(selected)
@@ -274,9 +288,8 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                   if self.tap == 'neck' else student_outs.backbone_feats)
         student_feats = [tapped[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        head_feats = teacher_feats if self.head_input == 'pre_activation' \
-            else [self.neck.out_act(t) for t in teacher_feats]
-        teacher_outs = head(head_feats)
+        teacher_outs = head(
+            _head_feats(self.neck, teacher_feats, self.head_input))
         losses = head.loss_by_feat(*teacher_outs, *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
@@ -310,7 +323,8 @@ class FRSKDSegTeacher(BaseSelfTeacher):
 
         F_s  = student levels at in_indices             (N, C_l, H_l, W_l)
         T    = BiFPN(F_s)      pre-activation outputs    (N, d, H_l, W_l)
-        z_t  = head'(T)                                  (N, K, h, w)
+        z_t  = head'(relu(T))  (head'(T) with head_input='pre_activation')
+                                                         (N, K, h, w)
         teacher loss = head'.loss_by_feat(z_t, gt)  (keys decode.loss_ce, ...)
         loss_feat: pred F_s, target T (detached)      -> AttentionTransferLoss
         loss_kd:   pred z_s, target z_t (detached), both resized (bilinear)
@@ -334,6 +348,10 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         in_indices (Sequence[int], optional): Levels of ``extract_feat`` the
             teacher takes; must include the decode head's ``in_index``.
             Defaults to all.
+        head_input (str): 'activated' (the authors' classifier reads
+            ReLU'd BiFPN outputs, MingiJi/FRSKD segmentation/utils/BiFPN.py
+            ends every node with a ReLU) or 'pre_activation'; see
+            :class:`FRSKDDetTeacher`. Defaults to 'activated'.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -344,6 +362,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
                  student_cfg: dict,
                  neck: Optional[dict] = None,
                  in_indices: Optional[Sequence[int]] = None,
+                 head_input: str = 'activated',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         with probing(student):
@@ -356,6 +375,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
             type='BiFPN', out_channels=256, return_pre_activation=True)
         neck_cfg.update(neck or {})
         self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
+        self.head_input = _check_head_input(head_input, self.neck)
         with probing(self.neck):
             teacher_feats = self.neck(selected)
 
@@ -386,7 +406,8 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         docstring)."""
         student_feats = [student_outs.feats[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        teacher_logits = self.head(teacher_feats)
+        teacher_logits = self.head(
+            _head_feats(self.neck, teacher_feats, self.head_input))
         losses = {
             f'decode.{k}': v
             for k, v in self.head.loss_by_feat(teacher_logits,
