@@ -52,7 +52,7 @@ def constant_levels(values, width=2, size=64):
 
 @pytest.mark.parametrize('arch,blocks', [('b0', (1, 3, 5, 15)), ('b1', (2, 5, 8, 22))])
 def test_backbone_taps_the_first_block_of_stages_2_to_4(arch, blocks):
-    # efficientdet.py:104-117: C2..C4 end with the first (stride-2) block of the next stage
+    # efficientdet.py:14-27: C2..C4 end with the first (stride-2) block of the next stage
     net = BlockTapEfficientNet(arch=arch, out_blocks=blocks, stem_act=False)
     assert net.out_channels == C2_C5 and net.strides == [4, 8, 16, 32]
     outs = net(torch.rand(1, 3, 64, 96))
@@ -67,7 +67,7 @@ def test_backbone_stem_without_activation_and_blocks_cut_after_the_last_tap():
     assert len(net.features) == 3 and len(net.features[2]) == 1
     x = torch.randn(1, 3, 32, 32)
     stem = net.features[0]
-    # efficientdet.py:103: conv + BN, no swish, before block 0
+    # efficientdet.py:13, 60: conv + BN, no swish, before block 0
     expected = net.features[1][0](stem[1](stem[0](x)))
     assert torch.equal(net(x)[0], expected)
     net.stem_act = True
@@ -100,7 +100,7 @@ def test_fpn_levels_and_hand_counted_parameters():
     outs = fpn(feats)
     assert [tuple(o.shape) for o in outs] == [(2, d, 128 // s, 128 // s)
                                             for s in (4, 8, 16, 32, 64, 128)]
-    # P6 comes from the backbone's C5, not from P5 (efficientdet.py:157)
+    # P6 comes from the backbone's C5, not from P5 (efficientdet.py:67)
     outs[4].sum().backward()
     assert fpn.p6_conv[0].weight.grad.abs().sum() > 0
     assert fpn.lateral_convs[3][0].weight.grad is None
@@ -221,7 +221,7 @@ def test_head_is_a_3x3_classifier_with_hand_counted_parameters():
     d = 8
     model = build_seg(small_model_cfg(d=d).model)
     head = model.decode_head
-    # conv3x3 d->256 (+bias) + BN, conv3x3 256->21 (+bias) (efficientdet.py:139-142)
+    # conv3x3 d->256 (+bias) + BN, conv3x3 256->21 (+bias) (efficientdet.py:49-52)
     assert num_params(head) == 9 * d * 256 + 256 + 512 + 9 * 256 * 21 + 21
     assert head.conv_seg.kernel_size == (3, 3) and head.dropout is None
     model.train()
@@ -248,7 +248,7 @@ def test_d1_widths():
 
 def test_paper_recipe_in_the_configs():
     cfg = Config.fromfile(D0)
-    # main.py:36-48, 95, 142-149; README: batch 16
+    # main.py:36-48, 65, 95, 98-109, 142-149; README.md:4: batch 16
     assert cfg.train_cfg.max_epochs == 60
     assert cfg.param_scheduler[0].milestones == [40] and cfg.param_scheduler[0].gamma == 0.1
     assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9,
@@ -299,10 +299,10 @@ def test_gradients_where_the_authors_let_them_flow():
     losses = model.loss(inputs, samples)
     assert {'decode.loss_ce', 'teacher.decode.loss_ce', 'distill.loss_feat',
             'distill.loss_kd'} <= set(losses)
-    # the teacher's CE reaches the student (sources1 is not detached, efficientdet.py:166-167)
+    # the teacher's CE reaches the student (sources1 is not detached, efficientdet.py:76-77)
     assert _grads(model, losses['teacher.decode.loss_ce']) == dict(
         backbone=True, neck=True, head=False, teacher=True)
-    # attention transfer and KD: the teacher side is detached (distill.py:15, 23)
+    # attention transfer and KD: the teacher side is detached (distill.py:14, 24)
     assert _grads(model, losses['distill.loss_feat']) == dict(
         backbone=True, neck=True, head=False, teacher=False)
     assert _grads(model, losses['distill.loss_kd']) == dict(

@@ -35,7 +35,7 @@ class BlockTapEfficientNet(TorchvisionEfficientNet):
         out_blocks (Sequence[int]): Increasing global block indices to
             output.
         stem_act (bool): Apply the stem's activation (SiLU). The authors'
-            ``layer0`` is the stem conv and BN only (efficientdet.py:12), so
+            ``layer0`` is the stem conv and BN only (efficientdet.py:13), so
             their configs set False. Defaults to True (EfficientNet).
         **kwargs: :class:`TorchvisionEfficientNet` arguments except
             ``out_indices`` (``arch``, ``frozen_stages``, ``norm_eval``,

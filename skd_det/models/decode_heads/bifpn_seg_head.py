@@ -16,7 +16,7 @@ class BiFPNSegHead(BaseDecodeHead):
 
     "Refine Myself by Teaching Myself: Feature Refinement via Self-Knowledge
     Distillation" (Ji et al., CVPR 2021), authors'
-    segmentation/utils/efficientdet.py:139-146::
+    segmentation/utils/efficientdet.py:49-56::
 
         x      = F                                (N, d, H/4, W/4)
         x      = act(BN(conv3x3(x)))              (N, channels, H/4, W/4)
@@ -24,7 +24,7 @@ class BiFPNSegHead(BaseDecodeHead):
 
     The logits are resized (bilinear) to the label / image size by mmseg's
     ``loss_by_feat`` and ``predict``, as the authors resize them to the
-    input (efficientdet.py:172). Both convs have biases and PyTorch's
+    input (efficientdet.py:82-83). Both convs have biases and PyTorch's
     default initialisation, as the authors' (mmseg's default normal(0.01)
     init of ``conv_seg`` is not applied unless ``init_cfg`` asks for it).
 

@@ -54,7 +54,7 @@ def _resize(x: Tensor, like: Tensor, mode: str) -> Tensor:
 @MODELS.register_module()
 class EffDetSegFPN(BaseModule):
     """FPN from four backbone levels C2..C5 to six levels P2..P7 (FRSKD's
-    segmentation model, efficientdet.py:122-164)::
+    segmentation model, efficientdet.py:32-45, 67-74)::
 
         P5 = act(BN(conv1x1(C5)))                    (N, d, H/32, W/32)
         P_l = up(P_{l+1}) + act(BN(conv1x1(C_l)))    l = 4, 3, 2 (bilinear)
@@ -63,14 +63,14 @@ class EffDetSegFPN(BaseModule):
 
     P6 is computed from the backbone's C5, not from P5. The top-down sums
     are not convolved again: the authors build two 3x3 "smooth" convs but
-    never call them (efficientdet.py:129-130, 157-163), so they are left
+    never call them (efficientdet.py:39-40, 67-73), so they are left
     out here.
 
     Args:
         in_channels (Sequence[int]): Widths of C2..C5.
         out_channels (int): d (B0: 64, B1: 88).
         norm_cfg (dict): Defaults to the authors' ``BN`` with ``eps=1e-4,
-            momentum=0.997`` (efficientdet.py:180; in PyTorch's convention,
+            momentum=0.997`` (efficientdet.py:90; in PyTorch's convention,
             so the running statistics follow the last batch almost fully).
         act_cfg (dict): Defaults to ReLU.
         init_cfg (dict, optional): mmengine init config.
@@ -175,7 +175,7 @@ class BiFPNSeg(BaseModule):
     student's and the self-teacher's feature refinement in FRSKD's
     segmentation model: the student has three full layers over its FPN's
     P2..P7, the teacher two over the student's outputs, the second
-    top-down only (efficientdet.py:136-137).
+    top-down only (efficientdet.py:46-47, 76-77).
 
     Input: L levels (N, d, H_l, W_l), every level the same width d and, for
     the resizing, each coarser than the previous. Output: L levels of the
