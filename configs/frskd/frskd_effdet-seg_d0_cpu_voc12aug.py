@@ -1,5 +1,6 @@
-# FRSKD on the CPU-sized paper segmentation model (configs/efficientdet/effdet-seg_d0_cpu_voc12aug.py):
-# the teacher and losses of frskd_effdet-seg_d0_voc12aug.py. Tests, CPU benchmarks.
+# FRSKD on the CPU-sized paper segmentation model
+# (configs/efficientdet/effdet-seg_d0_cpu_voc12aug.py): the teacher and losses of
+# frskd_effdet-seg_d0_voc12aug.py. Tests, CPU benchmarks.
 _base_ = '../efficientdet/effdet-seg_d0_cpu_voc12aug.py'
 model = dict(
     _delete_=True,

@@ -310,3 +310,21 @@ def test_gradients_where_the_authors_let_them_flow():
     model.zero_grad()
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_head_takes_one_level():
+    with pytest.raises(ValueError, match=r'in_channels and in_index must be ints, got \[8, 8\]'):
+        build_seg(dict(type='BiFPNSegHead', in_channels=[8, 8], in_index=[0, 1], channels=16,
+                       num_classes=21))
+
+
+def test_sequential_neck_applies_its_necks_in_order():
+    from skd_det.models import SequentialNeck
+    with pytest.raises(ValueError, match='at least one neck'):
+        SequentialNeck([])
+    neck = SequentialNeck([dict(type='EffDetSegFPN', in_channels=C2_C5, out_channels=4),
+                           dict(type='BiFPNSeg', in_channels=[4] * 6, out_channels=4)]).eval()
+    feats = [torch.rand(1, c, 128 // s, 128 // s) for c, s in zip(C2_C5, [4, 8, 16, 32])]
+    fpn, bifpn = neck.necks
+    for a, b in zip(neck(feats), bifpn(fpn(feats))):
+        assert torch.equal(a, b)

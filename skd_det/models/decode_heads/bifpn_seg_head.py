@@ -45,11 +45,11 @@ class BiFPNSegHead(BaseDecodeHead):
                           dict(type='BN', eps=1e-4, momentum=0.997))
         kwargs.setdefault('act_cfg', dict(type='ReLU'))
         kwargs.setdefault('init_cfg', None)
-        if not isinstance(in_channels, int) or not isinstance(
-                kwargs['in_index'], int):
+        in_index = kwargs['in_index']
+        if not isinstance(in_channels, int) or not isinstance(in_index, int):
             raise ValueError(
                 'BiFPNSegHead classifies one level: in_channels and in_index '
-                f"must be ints, got {in_channels!r} and {kwargs['in_index']!r}")
+                f'must be ints, got {in_channels!r} and {in_index!r}')
         super().__init__(in_channels, channels, **kwargs)
         self.conv = _conv_norm_act(in_channels, channels, 3, self.norm_cfg,
                                    self.act_cfg)
