@@ -130,11 +130,17 @@ def test_ddp_wrapped_model_is_unwrapped():
     ddp.module = model
     runner = SimpleNamespace(model=ddp, iter=1, max_iters=9,
                              message_hub=MessageHub.get_instance(f'lgd_{uuid.uuid4().hex}'))
+    ddp.find_unused_parameters = True
     hook = LGDPhaseHook(1 / 3, 1 / 9)
     hook.before_train(runner)
     hook.before_train_iter(runner, batch_idx=1)
     assert model.teacher.detach_distill_student
     assert model.student.backbone.weight.requires_grad  # iteration 1 >= 9 / 9
+    # a frozen backbone has no gradient: DDP must look for unused parameters
+    ddp.find_unused_parameters = False
+    with pytest.raises(ValueError, match='find_unused_parameters=True'):
+        hook.before_train(runner)
+    LGDPhaseHook(1 / 3, 0).before_train(runner)  # no frozen phase: fine
 
 
 def test_model_without_lgd_teacher_is_rejected(tmp_path):

@@ -82,3 +82,33 @@ def test_export_predicts_like_the_wrapper(run, synthetic_voc, tmp_path, export_p
                                                  tmp_path)
     _, ours = export_parity.model_predictions(config, ckpt, images)
     export_parity.assert_same(ours, theirs, images)
+
+
+def test_ddp_with_the_frozen_backbone_phase(synthetic_voc, tmp_path):
+    """Two gloo processes through tools/dist_train.sh: the first iteration has the backbone
+    frozen (no gradient: find_unused_parameters=True in the config), the second trains it."""
+    import os
+    import random
+    import subprocess
+    import sys
+
+    import torch
+    work_dir = tmp_path / 'ddp'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(random.randint(20000, 40000)),
+               OMP_NUM_THREADS='1', TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+    opts = [o for o in OPTS if not o.startswith('train_dataloader.num_workers')]
+    r = subprocess.run(
+        ['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir', str(work_dir), '--data-root',
+         synthetic_voc, '--cfg-options', *opts, 'train_dataloader.num_workers=0'],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Distributed training: True' in r.stdout + r.stderr
+    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        records = [r for r in map(json.loads, f) if 'loss' in r]
+    # 4 images, 2 processes x batch 2: one iteration per epoch; phase fraction 1/9 of 2
+    assert [r['lgd_freeze_backbone'] for r in records] == [1, 0]
+    states = [torch.load(str(work_dir / f'epoch_{e}.pth'), map_location='cpu',
+                         weights_only=False)['state_dict'] for e in (1, 2)]
+    key = 'student.backbone.layer1.0.conv1.weight'
+    assert not torch.equal(states[0][key], states[1][key])  # trained in the second iteration

@@ -33,7 +33,8 @@ class LGDPhaseHook(Hook):
     the backbone's backward is not computed. mmengine's optimizer wrapper
     runs backward, clipping and step in one call, so there is no place to
     drop the gradients in between. Under DDP, parameters without a gradient
-    need ``find_unused_parameters=True`` (set in the GPU configs).
+    need ``find_unused_parameters=True`` (set in the LGD configs; without
+    it the hook stops before the first iteration).
 
     Before every training iteration the hook sets the phase (also inside
     DDP) and logs it as ``lgd_detach_distill_student`` /
@@ -88,6 +89,12 @@ class LGDPhaseHook(Hook):
 
     def before_train(self, runner) -> None:
         # fail before the first iteration, not during; remember what trains
+        if (self.freeze_backbone > 0 and is_model_wrapper(runner.model) and
+                getattr(runner.model, 'find_unused_parameters', True) is False):
+            raise ValueError(
+                'LGDPhaseHook.freeze_backbone > 0 leaves the backbone without '
+                'gradients, which DDP rejects unless the config sets '
+                'find_unused_parameters=True (or model_wrapper_cfg with it)')
         self._backbone_params = [
             p for p in self._model(runner).student.backbone.parameters()
             if p.requires_grad
