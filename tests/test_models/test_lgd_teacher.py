@@ -376,6 +376,15 @@ def test_build_errors():
                                          r"got 'floor'"):
         build_det(lgd_cfg(cell_rule='floor').model)
     cfg = lgd_cfg()
+    cfg.model.student.neck.out_channels = 32
+    with pytest.raises(ValueError, match=r"head takes 64 channels, its features have \[32\]"):
+        build_det(cfg.model)
+    cfg = lgd_cfg()
+    cfg.model.student.neck.num_outs = 4
+    with pytest.raises(ValueError, match=r"features have sizes \[\(16, 16\), \(8, 8\), "
+                                         r"\(4, 4\), \(2, 2\)\] .* give \[\(16, 16\)"):
+        build_det(cfg.model)
+    cfg = lgd_cfg()
     cfg.model.distill_losses = dict(loss_kd=dict(type='SigmoidKDLoss'))
     with pytest.raises(ValueError, match=r"produces the distillation pairs \['loss_feat'\]"):
         build_det(cfg.model)
