@@ -5,7 +5,6 @@ metrics are printed at the end and written to the work dir's JSON log.
 """
 import argparse
 import os
-import os.path as osp
 import sys
 from copy import deepcopy
 
@@ -14,6 +13,7 @@ from mmengine.runner import Runner
 
 from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
                            check_launcher, load_config, setup_device)
+from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
 
 def parse_args():
@@ -79,8 +79,6 @@ def _det_tta(cfg: Config) -> None:
 def build_cfg(args) -> Config:
     cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root,
                       args.work_dir)
-    if not osp.isfile(args.checkpoint):
-        raise InputError(f'checkpoint {args.checkpoint} does not exist')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise InputError(f'--out {args.out}: the dump file must end with .pkl')
     cfg.load_from = args.checkpoint
@@ -105,9 +103,14 @@ def main():
         cfg = build_cfg(args)
         setup_device(cfg, args.device, amp=False)
         check_datasets(cfg, ('test_dataloader',))
+        _, state = load_checkpoint_file(args.checkpoint)
     except InputError as e:
         sys.exit(f'error: {e}')
     runner = Runner.from_cfg(cfg)
+    try:
+        check_model_keys(runner.model, state, args.checkpoint)
+    except InputError as e:
+        sys.exit(f'error: {e}')
     if args.out is not None:
         if cfg.default_scope == 'mmdet':
             from mmdet.evaluation import DumpDetResults as DumpResults

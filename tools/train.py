@@ -4,14 +4,17 @@ Arguments follow mmdet's ``tools/train.py``; ``--data-root`` and ``--device`` ar
 """
 import argparse
 import os
-import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+import skd_det.engine  # noqa: F401  (registers CheckFiniteHook)
 from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
                            check_launcher, load_config, setup_device)
+from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint,
+                                      last_complete_checkpoint, load_checkpoint_file,
+                                      resolve_resume)
 
 
 def parse_args():
@@ -31,6 +34,9 @@ def parse_args():
                         help='default: CUDA when available, else CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings, key=value (e.g. randomness.seed=0)')
+    parser.add_argument('--check-finite-interval', type=int, default=1, metavar='N',
+                        help='stop when a loss or weight is NaN/inf, checked every N '
+                        'iterations (0: off; a CheckFiniteHook in the config wins)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -61,14 +67,37 @@ def build_cfg(args) -> Config:
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = resolve_resume(cfg.work_dir)  # None: nothing to resume, a new run
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise InputError(f'--resume: checkpoint {args.resume} does not exist')
+        _check_file(args.resume, '--resume')
         cfg.resume = True
         cfg.load_from = args.resume
-
+    elif cfg.get('load_from') and '://' not in cfg.load_from:
+        _check_file(cfg.load_from, 'load_from')
+    _safe_checkpoints(cfg, args.check_finite_interval)
     return cfg
+
+
+def _check_file(path: str, what: str) -> None:
+    try:
+        load_checkpoint_file(path)
+    except InputError as e:
+        raise InputError(f'{what}: {e}') from None
+
+
+def _safe_checkpoints(cfg: Config, finite_interval: int) -> None:
+    """Checkpoints written atomically (:class:`AtomicLocalBackend`) and never with NaN
+    weights (:class:`CheckFiniteHook`), unless the config chose otherwise."""
+    if finite_interval < 0:
+        raise InputError(f'--check-finite-interval {finite_interval}: must be >= 0')
+    ckpt_hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if ckpt_hook is not None and not (ckpt_hook.get('backend_args')
+                                      or ckpt_hook.get('file_client_args')
+                                      or '://' in str(ckpt_hook.get('out_dir', ''))):
+        ckpt_hook['backend_args'] = dict(backend='local_atomic')
+    hooks = cfg.get('custom_hooks') or []
+    if finite_interval and not any(h.get('type') == 'CheckFiniteHook' for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='CheckFiniteHook', interval=finite_interval)]
 
 
 def main():
@@ -82,7 +111,19 @@ def main():
     except InputError as e:
         sys.exit(f'error: {e}')
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if cfg.resume and cfg.load_from:  # load_from alone may be a partial init
+            check_checkpoint(cfg.load_from, runner.model)
+    except InputError as e:
+        sys.exit(f'error: --resume: {e}')
+    try:
+        runner.train()
+    except TrainingFault as e:
+        last = last_complete_checkpoint(cfg.work_dir)
+        msg = (f'training stopped: {e}; the last complete checkpoint is '
+               f'{last or "none (none was written yet)"}')
+        runner.logger.error(msg)
+        sys.exit(f'error: {msg}')
 
 
 if __name__ == '__main__':

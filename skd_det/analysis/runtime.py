@@ -15,6 +15,8 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import import_modules_from_strings
 
 from skd_det.utils import InputError, task_of
+from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
+from skd_det.utils.component_args import check_component_args
 from skd_det.utils.config import check_cfg_options, iter_datasets
 
 _registered = set()
@@ -28,6 +30,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    check_component_args(cfg)
     return cfg
 
 
@@ -87,21 +90,11 @@ def build_model(cfg: Config, device: torch.device, seed: int = 0) -> nn.Module:
 
 
 def load_weights(model: nn.Module, checkpoint: str) -> None:
-    """Load a checkpoint that must fit ``model`` exactly."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    if not osp.isfile(checkpoint):
-        raise InputError(f'checkpoint {checkpoint} does not exist')
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise InputError(f'{checkpoint} holds no state dict')
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise InputError(
-            f'checkpoint {checkpoint} does not fit the model of its config: '
-            f'{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected '
-            f'(e.g. {unexpected[:2]})')
+    """Load a checkpoint that must fit ``model`` exactly (checked first: a damaged or foreign
+    file is an :class:`InputError` naming it)."""
+    _, state = load_checkpoint_file(checkpoint)
+    check_model_keys(model, state, checkpoint)
+    model.load_state_dict(state)
 
 
 def num_classes_of(model: nn.Module) -> int:

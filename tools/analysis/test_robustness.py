@@ -34,6 +34,7 @@ from skd_det.analysis.robustness import (plot_robustness, robustness_summary,
 from skd_det.datasets.transforms.motion_blur import CORRUPTIONS
 from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
                            load_config, setup_device, task_of)
+from skd_det.utils.checkpoint import check_checkpoint, load_checkpoint_file
 from skd_det.utils.config import iter_datasets
 
 METRIC_KEYS = ('pascal_voc/mAP', 'coco/bbox_mAP', 'mIoU')
@@ -67,8 +68,7 @@ def check_args(args) -> None:
         raise InputError(f'--severities: {bad} outside 0..5 (0 = clean)')
     if not any(s > 0 for s in args.severities):
         raise InputError('--severities: give at least one of 1..5')
-    if not osp.isfile(args.checkpoint):
-        raise InputError(f'checkpoint {args.checkpoint} does not exist')
+    load_checkpoint_file(args.checkpoint)
 
 
 def corrupted_config(cfg, corruption: str, severity: int, seed: int):
@@ -100,8 +100,10 @@ def evaluate(cfg, work_dir: str) -> dict:
     from mmengine.runner import Runner
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
+    runner = Runner.from_cfg(cfg)
+    check_checkpoint(cfg.load_from, runner.model)  # mmengine would keep unmatched weights
     # mmseg reports numpy scalars, mmdet python floats
-    return {k: float(v) for k, v in Runner.from_cfg(cfg).test().items()
+    return {k: float(v) for k, v in runner.test().items()
             if isinstance(v, numbers.Real) or getattr(v, 'ndim', None) == 0}
 
 

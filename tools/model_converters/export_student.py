@@ -28,6 +28,7 @@ from mmengine.config import Config
 
 from skd_det.models.distillers.base import STUDENT_PREFIX
 from skd_det.utils import InputError
+from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
 WRAPPERS = ('SelfDistillDetector', 'SelfDistillSegmentor')
 
@@ -109,9 +110,9 @@ def _plain(obj: Any) -> Any:
 
 def student_checkpoint(path: str) -> dict:
     # mmengine checkpoints hold the message hub and optimizer state: a full load is needed to
-    # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists)
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    state = ckpt.get('state_dict', ckpt)
+    # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists); the load
+    # also checks that the file is a complete checkpoint
+    ckpt, state = load_checkpoint_file(path)
     weights = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items() if k.startswith(STUDENT_PREFIX))
     if not weights:
         raise InputError(f'{path} has no {STUDENT_PREFIX}* weights: not a checkpoint of a '
@@ -123,13 +124,16 @@ def student_checkpoint(path: str) -> dict:
     return dict(state_dict=weights, meta=meta)
 
 
+def build_student(cfg: Config) -> torch.nn.Module:
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return MODELS.build(cfg.model)
+
+
 def verify(cfg_path: str, ckpt_path: str) -> None:
     """Build the student from the written config and load the written weights strictly, the
     way plain mmdet/mmseg will (weights-only load, no skd_det registration needed)."""
-    from mmengine.registry import MODELS, init_default_scope
-    cfg = Config.fromfile(cfg_path)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    model = build_student(Config.fromfile(cfg_path))
     ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)
     model.load_state_dict(ckpt['state_dict'], strict=True)
 
@@ -137,11 +141,12 @@ def verify(cfg_path: str, ckpt_path: str) -> None:
 def main(argv=None):
     args = parse_args(argv)
     try:
-        for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
-            if not osp.isfile(path):
-                raise InputError(f'{what} {path} does not exist')
+        if not osp.isfile(args.config):
+            raise InputError(f'config file {args.config} does not exist')
         cfg = student_config(Config.fromfile(args.config))
         ckpt = student_checkpoint(args.checkpoint)
+        check_model_keys(build_student(cfg), ckpt['state_dict'],
+                         f'{args.checkpoint} (its {STUDENT_PREFIX}* part)')
     except InputError as e:
         sys.exit(f'error: {e}')
     name = args.name or osp.splitext(osp.basename(args.config))[0] + '_student'
