@@ -25,6 +25,8 @@ from mmengine.fileio import LocalBackend, register_backend
 from .config import InputError
 
 ZIP_MAGIC = b'PK\x03\x04'
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class TrainingFault(RuntimeError):
@@ -197,6 +199,7 @@ class AtomicLocalBackend(LocalBackend):
                                    suffix='.tmp')
         try:
             with os.fdopen(fd, 'wb') as f:
+                os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp's 0600 -> what open() gives
                 f.write(obj)
                 f.flush()
                 os.fsync(f.fileno())

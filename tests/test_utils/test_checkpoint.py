@@ -208,6 +208,10 @@ def test_finite_run_is_untouched(tmp_path):
     runner.train()
     assert _saved(tmp_path) == ['iter_1.pth', 'iter_2.pth', 'iter_3.pth']
     assert not [p for p in os.listdir(tmp_path) if p.endswith('.tmp')]
+    # the permissions a plain open() gives, not mkstemp's owner-only 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / 'iter_1.pth').st_mode) == 0o666 & ~umask
     with pytest.raises(ValueError, match='interval must be an int >= 1'):
         CheckFiniteHook(interval=0)
 
