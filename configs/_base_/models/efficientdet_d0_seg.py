@@ -1,4 +1,5 @@
-# EfficientDet-D0 for semantic segmentation (the model of FRSKD's VOC results, Ji et al. 2021):
+# EfficientDet-D0 for semantic segmentation, automl style (not FRSKD's paper model: that is
+# configs/_base_/models/effdet-seg_d0.py):
 # EfficientNet-B0 C3..C5 -> EfficientDet-D0's BiFPN (P3..P7, width 64, 3 layers) -> the official
 # EfficientDet segmentation head (EfficientDetSegHead, logits at stride 4). Plain BN (mmseg's FCN
 # recipes use SyncBN on GPUs).

@@ -23,11 +23,11 @@ class EfficientDetSegHead(BaseDecodeHead):
     ``SegmentationHead``), over the BiFPN levels.
 
     "EfficientDet: Scalable and Efficient Object Detection" (Tan, Pang, Le,
-    CVPR 2020); FRSKD's VOC segmentation results (Ji et al., CVPR 2021) use
-    EfficientDet-D0/D1 backbone + BiFPN. From the coarsest level, a U-Net-like
-    path of 3x3 stride-2 transposed convs (+ BN + activation), each output
-    concatenated with the next finer level, then a 3x3 stride-2 transposed
-    conv to the classes (``conv_seg``)::
+    CVPR 2020). Not FRSKD's segmentation model (Ji et al., CVPR 2021: an FPN
+    over P2..P7 with BiFPN-seg layers, ``BiFPNSeg`` / ``BiFPNSegHead``). From
+    the coarsest level, a U-Net-like path of 3x3 stride-2 transposed convs
+    (+ BN + activation), each output concatenated with the next finer level,
+    then a 3x3 stride-2 transposed conv to the classes (``conv_seg``)::
 
         x = F_{n-1}                                  (N, C, H_{n-1}, W_{n-1})
         x = cat(act(BN(up_i(x))), F_i)  i = n-2..0   (N, channels + C, H_i, W_i)
