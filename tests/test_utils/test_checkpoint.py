@@ -183,8 +183,10 @@ def _last(tmp_path):
     ('inf_grad', 'non-finite weight w after the optimizer step at iteration 3'),
 ])
 def test_non_finite_stops_at_its_iteration(tmp_path, fault, message):
+    import warnings
     runner = _runner(tmp_path, ToyModel(fault, fault_at=3), interval=1)
-    with pytest.raises(TrainingFault, match=message):
+    with pytest.raises(TrainingFault, match=message), warnings.catch_warnings():
+        warnings.filterwarnings('error', message='Converting a tensor with requires_grad')
         runner.train()
     assert _saved(tmp_path) == ['iter_1.pth', 'iter_2.pth']
     assert _last(tmp_path) == 'iter_2.pth'

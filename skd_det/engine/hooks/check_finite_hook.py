@@ -16,6 +16,11 @@ def _non_finite(value) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
+def _scalar(value) -> float:
+    # log_vars may still require grad (mmengine detaches them only when logging)
+    return float(value.detach().float().mean()) if isinstance(value, torch.Tensor) else value
+
+
 def _first_non_finite(named_tensors) -> Optional[str]:
     """Name of the first floating tensor with a NaN/inf, read back with one sync."""
     named = [(n, t) for n, t in named_tensors
@@ -63,7 +68,7 @@ class CheckFiniteHook(Hook):
         if not self.every_n_train_iters(runner, self.interval):
             return
         where = f'iteration {runner.iter + 1}'
-        bad = [f'{k}={float(v):g}' for k, v in (outputs or {}).items() if _non_finite(v)]
+        bad = [f'{k}={_scalar(v):g}' for k, v in (outputs or {}).items() if _non_finite(v)]
         grad_norm = runner.message_hub.log_scalars.get('train/grad_norm')
         if grad_norm is not None and not math.isfinite(grad_norm.current()):
             bad.append(f'grad_norm={grad_norm.current():g}')
