@@ -124,9 +124,10 @@ def check_cfg_options(cfg: Config, options: dict) -> None:
     """Reject ``--cfg-options`` keys that do not exist in the config (typos).
 
     New top-level keys are allowed when they are Runner arguments (``randomness``, ...) and
-    new last keys when their dict is a typed component (a new constructor argument, which the
-    build checks); any other unknown key would be merged silently by mmengine and then fail
-    much later, or never be used.
+    new last keys when their dict is a typed component (a new constructor argument, which
+    :func:`~skd_det.utils.component_args.check_component_args` checks after the merge); any
+    other unknown key would be merged silently by mmengine and then fail much later, or never
+    be used.
     """
     from mmengine.runner import Runner
     runner_args = set(inspect.signature(Runner.__init__).parameters)

@@ -58,7 +58,7 @@ def test_test_tool(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
         assert 'unexpected (first: student.backbone.conv1.weight)' in line
 
 
-@pytest.mark.parametrize('fault', ['truncated', 'foreign'])
+@pytest.mark.parametrize('fault', ['truncated', 'empty', 'foreign'])
 def test_train_resume_path(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
     r = run_tool(['tools/train.py', DET_CFG, '--resume', checkpoints[fault], '--data-root',
                   synthetic_voc, '--work-dir', str(tmp_path), '--cfg-options', *SHORT], env=ENV)

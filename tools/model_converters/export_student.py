@@ -113,7 +113,8 @@ def student_checkpoint(path: str) -> dict:
     # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists); the load
     # also checks that the file is a complete checkpoint
     ckpt, state = load_checkpoint_file(path)
-    weights = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items() if k.startswith(STUDENT_PREFIX))
+    weights = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items()
+                          if k.startswith(STUDENT_PREFIX))
     if not weights:
         raise InputError(f'{path} has no {STUDENT_PREFIX}* weights: not a checkpoint of a '
                          f'{" or ".join(WRAPPERS)}')
