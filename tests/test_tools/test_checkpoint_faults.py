@@ -153,3 +153,27 @@ def test_analysis_tools(checkpoints, tmp_path, load_tool):
     robustness = load_tool('tools/analysis/test_robustness.py')
     with pytest.raises(SystemExit, match=re.escape(MESSAGES['truncated'])):
         robustness.main([DET_CFG, checkpoints['truncated'], '--out', str(tmp_path / 'rob')])
+
+
+def test_train_tool_turns_the_guards_on(load_tool):
+    """tools/train.py: atomic checkpoint writes and CheckFiniteHook unless the config chose
+    otherwise; --check-finite-interval 0 turns the hook off."""
+    from mmengine.config import Config
+
+    from skd_det.utils import InputError
+    train = load_tool('tools/train.py')
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1))))
+    train._safe_checkpoints(cfg, 3)
+    assert cfg.default_hooks.checkpoint.backend_args == dict(backend='local_atomic')
+    assert cfg.custom_hooks == [dict(type='CheckFiniteHook', interval=3)]
+    own = Config(dict(
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', out_dir='s3://bucket/run')),
+        custom_hooks=[dict(type='CheckFiniteHook', interval=50)]))
+    train._safe_checkpoints(own, 1)
+    assert 'backend_args' not in own.default_hooks.checkpoint
+    assert own.custom_hooks == [dict(type='CheckFiniteHook', interval=50)]
+    off = Config(dict(default_hooks=dict()))
+    train._safe_checkpoints(off, 0)
+    assert not off.get('custom_hooks')
+    with pytest.raises(InputError, match='--check-finite-interval -1: must be >= 0'):
+        train._safe_checkpoints(off, -1)
