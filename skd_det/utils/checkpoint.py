@@ -17,7 +17,7 @@ import os
 import os.path as osp
 import tempfile
 import zipfile
-from typing import Iterable, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
@@ -187,9 +187,21 @@ class AtomicLocalBackend(LocalBackend):
     temporary file and raises :class:`TrainingFault`; a file already under the final name
     (e.g. ``best_*.pth``) and every other checkpoint stay as they were.
 
+    mmengine's ``CheckpointHook`` removes the oldest kept checkpoint *before* it writes the
+    new one (``_save_checkpoint_with_step``), so with ``max_keep_ckpts=1`` a failed write
+    would leave none: ``remove`` only marks a file, and the next complete ``put`` into the
+    same folder deletes it. The marks are class-level because the hook and
+    ``Runner.save_checkpoint`` each build their own backend instance.
+
     Use it through ``default_hooks.checkpoint.backend_args = dict(backend='local_atomic')``
     (``tools/train.py`` sets it).
     """
+
+    _removals_after_next_put: Dict[str, List[str]] = {}
+
+    def remove(self, filepath) -> None:
+        filepath = osp.abspath(str(filepath))
+        self._removals_after_next_put.setdefault(osp.dirname(filepath), []).append(filepath)
 
     def put(self, obj: bytes, filepath) -> None:
         filepath = str(filepath)
@@ -207,6 +219,7 @@ class AtomicLocalBackend(LocalBackend):
         except OSError as e:
             if osp.exists(tmp):
                 os.remove(tmp)
+            self._removals_after_next_put.pop(folder, None)  # the previous ones stay
             reason = e.strerror or str(e)
             if e.errno is not None and e.errno in errno.errorcode:
                 reason = f'{errno.errorcode[e.errno]}, {reason}'
@@ -214,6 +227,9 @@ class AtomicLocalBackend(LocalBackend):
                                 'was written under that name and the earlier checkpoints are '
                                 'untouched') from None
         _fsync_dir(folder)
+        for path in self._removals_after_next_put.pop(folder, []):
+            if path != osp.abspath(filepath) and osp.isfile(path):
+                os.remove(path)
 
 
 def _fsync_dir(folder: str) -> None:

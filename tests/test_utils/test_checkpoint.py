@@ -218,10 +218,13 @@ def test_finite_run_is_untouched(tmp_path):
         CheckFiniteHook(interval=0)
 
 
-def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path):
+@pytest.mark.parametrize('max_keep_ckpts', [-1, 1])
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, max_keep_ckpts):
     """The disk fills while iter_2.pth is written (the writer raises ENOSPC): no iter_2.pth,
-    no temporary file, iter_1.pth and last_checkpoint as they were, one clear error."""
+    no temporary file, iter_1.pth and last_checkpoint as they were, one clear error; also
+    when the hook keeps one checkpoint (it asks to remove iter_1.pth before writing)."""
     runner = _runner(tmp_path, ToyModel(), interval=1, atomic=True)
+    next(h for h in runner.hooks if isinstance(h, CheckpointHook)).max_keep_ckpts = max_keep_ckpts
     real_fsync, files_synced = os.fsync, []
 
     def fsync(fd):
@@ -241,3 +244,11 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path):
     assert _last(tmp_path) == 'iter_1.pth'
     _, state = load_checkpoint_file(str(tmp_path / 'iter_1.pth'))
     assert torch.isfinite(state['w']).all()
+
+
+def test_kept_checkpoints_are_removed_after_the_next_write(tmp_path):
+    runner = _runner(tmp_path, ToyModel(), interval=1, iters=3, atomic=True)
+    next(h for h in runner.hooks if isinstance(h, CheckpointHook)).max_keep_ckpts = 1
+    runner.train()
+    assert _saved(tmp_path) == ['iter_3.pth']
+    assert _last(tmp_path) == 'iter_3.pth'
