@@ -27,7 +27,8 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
             run = by_name[f'{variant} seed {seed}']
             result = results.get(run.name)
             row = dict(variant=variant, seed=seed, work_dir=run.work_dir,
-                       status='ok' if result else 'failed', error=None if result else run.error)
+                       status='ok' if result else 'failed',
+                       error=None if result else run.error or 'not finished (not run here)')
             if result:
                 row.update(train_s=result['train_s'], test_s=result['test_s'],
                            metrics=result['metrics'])

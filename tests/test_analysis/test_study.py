@@ -180,3 +180,4 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
     assert len(_timestamps(gamma1, 'test')) == 2
     again = _read(gamma1, 'result.json')['metrics']['pascal_voc/mAP']
     assert 100 * again == pytest.approx(value[('gamma', 1)])  # same checkpoint, same data
+
