@@ -83,6 +83,8 @@ def load_study(path: str) -> Config:
     for key, value in DEFAULTS.items():
         study.setdefault(key, value)
     study.setdefault('name', osp.splitext(osp.basename(path))[0])
+    if not isinstance(study.seeds, (list, tuple)):
+        raise InputError(f'{where}: `seeds` must be a list, e.g. [0, 1, 2], got {study.seeds!r}')
     seeds = list(study.seeds)
     if not seeds:
         raise InputError(f'{where}: `seeds` is empty; list the seeds to run, e.g. [0, 1, 2]')
@@ -101,8 +103,9 @@ def load_study(path: str) -> Config:
     if study.baseline not in study.variants:
         raise InputError(f'{where}: baseline {study.baseline!r} is not one of the variants '
                          f'{list(study.variants)}')
-    if not study.metrics:
-        raise InputError(f'{where}: `metrics` is empty')
+    if not isinstance(study.metrics, (list, tuple)) or not study.metrics:
+        raise InputError(f'{where}: `metrics` must be a non-empty list of test log keys, e.g. '
+                         f"['pascal_voc/mAP'], got {study.metrics!r}")
     _check_data(study.data, where)
     study.study_dir = osp.dirname(osp.abspath(path))
     return study

@@ -77,8 +77,10 @@ def test_bad_study_files(tmp_path):
                        r"\['num_imgs'\]"):
         studies.load_study(_write_study(tmp_path / 'c.py', data=dict(
             type='voc', train=dict(num_imgs=3), test=dict())))
-    with pytest.raises(InputError, match='`metrics` is empty'):
+    with pytest.raises(InputError, match='`metrics` must be a non-empty list'):
         studies.load_study(_write_study(tmp_path / 'd.py', metrics=[]))
+    with pytest.raises(InputError, match='`seeds` must be a list'):
+        studies.load_study(_write_study(tmp_path / 'f.py', seeds=3))
     (tmp_path / 'e.py').write_text("data = dict(type='voc', train={}, test={})\n")
     with pytest.raises(InputError, match=r"missing \['variants', 'baseline', 'seeds', "
                        r"'metrics'\]"):
