@@ -241,7 +241,9 @@ class _Job:
         self.run, self.roots, self.tools_dir, self.threads = run, roots, tools_dir, threads
         self.began = time.time()
         self.train_s = None
-        if osp.isfile(run.path('trained.json')):
+        # trained before: test only (unless its checkpoint record was removed since)
+        done = run.path('trained.json'), run.path('train', 'last_checkpoint')
+        if all(osp.isfile(p) for p in done):
             with open(run.path('trained.json')) as f:
                 self.train_s = json.load(f)['seconds']
         self.start('test' if self.train_s is not None else 'train')
