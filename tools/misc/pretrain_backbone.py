@@ -1,8 +1,8 @@
 """Pretrain a ResNet backbone on a synthetic classification task, as a CPU stand-in for
 ImageNet weights (issue 14: a pretrained-backbone proxy)::
 
-    python tools/misc/pretrain_backbone.py [--depth 18] [--num-classes 60] [--images 2000] \\
-        [--epochs 4] [--img-size 128] [--seed 1000] [--out PATH]
+    python tools/misc/pretrain_backbone.py [--depth 18] [--deep-stem] [--num-classes 60] \\
+        [--images 2000] [--epochs 4] [--img-size 128] [--seed 1000] [--out PATH]
 
 The task: which classes appear in an image (multi-label, one sigmoid per class), on scenes of
 the synthetic generator (``skd_det.datasets.synthetic.render_scene``, easy and hard mixed)
@@ -10,12 +10,14 @@ drawn from generator seeds the detection data sets do not use, over ``--num-clas
 identities (``class_styles``; wider than VOC's 20), so that detection on the synthetic data is
 a transfer, not a rerun of its training set. Deterministic (same arguments, same weights).
 
-The weights are mmdet's ``ResNet`` keys (``conv1``, ``bn1``, ``layer1.0.conv1``, ...), no
-classifier, under ``state_dict``: a config loads them as it loads ImageNet weights,
-``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)``, without missing or unexpected
-keys. The file is cached: by default ``$SKD_DET_CACHE/pretrained/resnet<D>_<hash of the
-arguments>.pth`` (``SKD_DET_CACHE`` defaults to ``~/.cache/skd_det``); when it exists nothing
-is trained and its path is printed.
+The weights are mmdet's ``ResNet`` keys (``conv1``, ``bn1``, ``layer1.0.conv1``, ...; with
+``--deep-stem`` the three-conv ``stem`` of mmseg's ``ResNetV1c``, as open-mmlab's ``*_v1c``
+ImageNet weights), no classifier, under ``state_dict``: a config loads them as it loads
+ImageNet weights, ``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)``, without
+missing or unexpected keys. The file is cached: by default
+``$SKD_DET_CACHE/pretrained/resnet<D>[_v1c]_<hash of the arguments>.pth`` (``SKD_DET_CACHE``
+defaults to ``~/.cache/skd_det``); when it exists nothing is trained and its path is
+printed. The defaults are not tuned (no measurement yet).
 """
 import argparse
 import hashlib
@@ -38,6 +40,8 @@ CACHE = os.environ.get('SKD_DET_CACHE', osp.join(osp.expanduser('~'), '.cache', 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Pretrain a ResNet on synthetic scenes')
     parser.add_argument('--depth', type=int, default=18, choices=(18, 34, 50))
+    parser.add_argument('--deep-stem', action='store_true',
+                        help='three-conv stem (mmseg ResNetV1c, e.g. FCN R18-D8)')
     parser.add_argument('--num-classes', type=int, default=60, help='class identities')
     parser.add_argument('--images', type=int, default=2000, help='training images')
     parser.add_argument('--epochs', type=int, default=4)
@@ -55,7 +59,7 @@ def parse_args(argv=None):
 
 
 def recipe(args) -> dict:
-    return {k: getattr(args, k) for k in ('depth', 'num_classes', 'images', 'epochs',
+    return {k: getattr(args, k) for k in ('depth', 'deep_stem', 'num_classes', 'images', 'epochs',
                                           'img_size', 'batch_size', 'lr', 'seed')}
 
 
@@ -78,7 +82,7 @@ def pretrain(args, log=print) -> dict:
     """Train the backbone and a linear classifier; returns the backbone's state dict."""
     torch.manual_seed(args.seed)
     images, labels = make_data(args)
-    backbone = ResNet(depth=args.depth, out_indices=(3, ))
+    backbone = ResNet(depth=args.depth, deep_stem=args.deep_stem, out_indices=(3, ))
     backbone.init_weights()
     head = torch.nn.Linear(backbone.feat_dim, args.num_classes)
     params = list(backbone.parameters()) + list(head.parameters())
@@ -113,7 +117,8 @@ def pretrain(args, log=print) -> dict:
 def main(argv=None) -> str:
     args = parse_args(argv)
     meta = recipe(args)
-    out = args.out or osp.join(CACHE, 'pretrained', f'resnet{args.depth}_' + hashlib.sha1(
+    name = f'resnet{args.depth}' + ('_v1c' if args.deep_stem else '')
+    out = args.out or osp.join(CACHE, 'pretrained', f'{name}_' + hashlib.sha1(
         json.dumps(meta, sort_keys=True).encode()).hexdigest()[:10] + '.pth')
     if osp.isfile(out):
         print(f'cached: {out}')
