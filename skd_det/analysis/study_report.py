@@ -155,12 +155,10 @@ def plot(summary: dict, path: str) -> str:
     for row, (metric, m) in zip(axes, summary['metrics'].items()):
         ax = row[0]
         for i, seed in enumerate(summary['seeds']):
-            points = [(x, m['values'][v][i]) for x, v in enumerate(variants)
-                      if m['values'][v][i] is not None]
-            if points:
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, '-o', color=colours(i % 10), alpha=0.6, ms=4,
-                        label=f'seed {seed}')
+            # a hole (NaN) breaks the seed's line rather than bridging it
+            ys = [np.nan if m['values'][v][i] is None else m['values'][v][i] for v in variants]
+            ax.plot(range(len(variants)), ys, '-o', color=colours(i % 10), alpha=0.6, ms=4,
+                    label=f'seed {seed}')
         _errorbars(ax, [m['stats'][v] for v in variants], offset=0.15)
         ax.set_xticks(range(len(variants)), variants, rotation=20, ha='right', fontsize=8)
         ax.set_title(metric, fontsize=9)

@@ -13,7 +13,7 @@ import pytest
 
 from skd_det.analysis import study as studies
 from skd_det.analysis.paired import paired_difference, t_interval
-from skd_det.analysis.study_report import markdown, summarise
+from skd_det.analysis.study_report import markdown, plot, summarise
 from skd_det.utils import InputError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -117,6 +117,8 @@ def test_summary_table_with_holes(tmp_path):
     assert rows['base'][:4] == ['3', '23.8 ± 5.9', '1.0', '(baseline)']
     assert [r['status'] for r in summary['runs']] == ['ok'] * 3 + ['failed'] + ['ok'] * 3 + [
         'missing metric']
+    json.dumps(summary)  # results.json
+    assert os.path.getsize(plot(summary, str(tmp_path / 'results.png'))) > 0
 
 
 def _read(run_dir, name):
