@@ -6,6 +6,7 @@ confusion matrix), ``segmentation`` (pixel confusion, IoU), ``roc``, ``ap`` (per
 mmdet's ``eval_map`` / pycocotools), ``complexity`` (parameters, FLOPs), ``timing`` (time
 statistics, peak memory), ``robustness`` (mPC, rPC of corrupted test sets), ``logs``
 (mmengine JSON logs), ``tables``, ``plotting``.
-OpenMMLab-facing: ``runtime`` (configs, models, synthetic batches), ``benchmark``,
-``results``. Nothing is imported here, so each module loads only what it needs.
+``paired`` (paired differences, paired-t intervals). OpenMMLab-facing: ``runtime``
+(configs, models, synthetic batches), ``benchmark``, ``results``, ``study`` and
+``study_report`` (the seed-study runner and its tables/plot). Nothing is imported here, so each module loads only what it needs.
 """
