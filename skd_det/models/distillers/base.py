@@ -107,6 +107,10 @@ class BaseSelfTeacher(BaseModule):
     #: Names of the distillation pairs ``loss_and_targets`` returns.
     distill_pairs: Tuple[str, ...] = ()
 
+    #: Factor on the student's own losses (BYOT weighs the deepest
+    #: classifier's task loss by 1 - alpha); 1.0 leaves them as they are.
+    student_loss_weight: float = 1.0
+
     def init_weights(self) -> None:
         # On a forked RNG, like the part's construction in the wrapper: the
         # random stream after initialisation is then the base model's, so a
@@ -134,9 +138,10 @@ class BaseSelfTeacher(BaseModule):
             keys, e.g. ``loss_cls``; the wrapper prefixes ``teacher.``), and
             for every name in ``distill_pairs`` the keyword arguments of the
             loss applied to it, e.g. ``dict(pred=student_feats,
-            target=teacher_feats)``. Teacher sides in the pairs are targets:
-            losses must not backpropagate into them (the part may detach
-            them; skd_det's losses detach ``target`` themselves).
+            target=teacher_feats)``, or a list of such dicts whose losses
+            are summed (BYOT: one per exit). Teacher sides in the pairs are
+            targets: losses must not backpropagate into them (the part may
+            detach them; skd_det's losses detach ``target`` themselves).
         """
         raise NotImplementedError
 
@@ -225,15 +230,29 @@ class SelfDistillMixin:
         ``distill.`` losses in one dict."""
         teacher_losses, pairs = self.teacher.loss_and_targets(
             self.student, inputs, data_samples, student_outs)
-        losses = dict(student_losses)
+        weight = self.teacher.student_loss_weight
+        losses = dict(student_losses) if weight == 1.0 else {
+            k: _scale(v, weight) if 'loss' in k else v
+            for k, v in student_losses.items()
+        }
         losses.update({
             TEACHER_PREFIX + k: v
             for k, v in teacher_losses.items()
         })
         for name, loss_fn in self.distill_losses.items():
-            loss = loss_fn(**pairs[name])
+            pair = pairs[name]
+            loss = sum(loss_fn(**p) for p in pair) if isinstance(
+                pair, list) else loss_fn(**pair)
             losses[DISTILL_PREFIX + name] = loss * self.distill_weight_scale
         return losses
+
+
+def _scale(value, weight: float):
+    """A loss entry (a tensor, or a list of per-level tensors as mmdet's heads
+    return them) times ``weight``."""
+    if isinstance(value, (list, tuple)):
+        return [v * weight for v in value]
+    return value * weight
 
 
 def resolve_data_preprocessor(
