@@ -306,14 +306,32 @@ def test_teacher_width_mismatch_names_both_sides():
     assert "the student's FPN outputs" in msg and '5 levels of 64 channels' in msg
 
 
-def test_two_stage_student_is_rejected():
+def _mmdet_model(name):
     import mmdet
-    student = Config.fromfile(osp.join(osp.dirname(mmdet.__file__),
-                                       '.mim/configs/_base_/models/faster-rcnn_r50_fpn.py')).model
-    student.backbone.init_cfg = None
+    model = Config.fromfile(osp.join(osp.dirname(mmdet.__file__), '.mim/configs', name)).model
+    model.backbone.init_cfg = None
+    return model
+
+
+@pytest.mark.parametrize('name, error', [
+    ('detr/detr_r50_8xb2-150e_coco.py', 'DETR is neither.*DETR-like'),
+    ('_base_/models/cascade-rcnn_r50_fpn.py',
+     'student.roi_head must be a StandardRoIHead.*CascadeRoIHead'),
+    ('_base_/models/rpn_r50_fpn.py', 'RPN is neither'),
+])
+def test_unsupported_detector_is_rejected(name, error):
     cfg = det_cfg()
-    cfg.model.student = student
-    with pytest.raises(TypeError, match='single-stage.*FasterRCNN is not one'):
+    cfg.model.student = _mmdet_model(name)
+    with pytest.raises(TypeError, match=error):
+        build_det(cfg.model)
+
+
+def test_two_stage_student_without_bbox_head_names_the_field():
+    cfg = det_cfg()
+    cfg.model.student = _mmdet_model('_base_/models/mask-rcnn_r50_fpn.py')
+    cfg.model.student.roi_head.bbox_roi_extractor = None
+    cfg.model.student.roi_head.bbox_head = None
+    with pytest.raises(TypeError, match=r'student\.roi_head\.bbox_head is missing'):
         build_det(cfg.model)
 
 

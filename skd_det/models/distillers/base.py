@@ -58,6 +58,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from .two_stage import RoIOutputs
+
 STUDENT_PREFIX = 'student.'
 TEACHER_PREFIX = 'teacher.'
 DISTILL_PREFIX = 'distill.'
@@ -81,11 +83,18 @@ class StudentOutputs:
             ``loss_by_feat``. Detection: ``(batch_gt_instances,
             batch_img_metas, batch_gt_instances_ignore)``; segmentation:
             ``(data_samples, )``.
+        rois (RoIOutputs, optional): Two-stage detectors only: proposals,
+            sampled RoIs and the RoI head's outputs on them (see
+            :class:`~skd_det.models.distillers.two_stage.RoIOutputs`);
+            ``head_outs`` are then the RPN's ``(cls_scores, bbox_preds)``
+            and ``loss_inputs`` keep the real class labels (the RPN's
+            class-agnostic targets are its own business). None otherwise.
     """
     backbone_feats: Tuple[Tensor, ...]
     feats: Tuple[Tensor, ...]
     head_outs: Any
     loss_inputs: tuple
+    rois: Optional[RoIOutputs] = None
 
 
 class BaseSelfTeacher(BaseModule):

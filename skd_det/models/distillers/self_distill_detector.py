@@ -2,7 +2,9 @@
 from typing import List, Tuple, Union
 
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
-from mmdet.models.detectors import BaseDetector, SingleStageDetector
+from mmdet.models.detectors import (BaseDetector, SingleStageDetector,
+                                    TwoStageDetector)
+from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
@@ -10,6 +12,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from .base import SelfDistillMixin, StudentOutputs, resolve_data_preprocessor
+from .two_stage import two_stage_loss
 
 
 @MODELS.register_module()
@@ -28,10 +31,21 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
     ``distill_losses`` scaled by ``distill_weight_scale`` (see
     :class:`~skd_det.models.distillers.base.SelfDistillMixin`).
 
-    Supported students: single-stage detectors with a dense head whose
-    ``loss()`` is mmdet's ``SingleStageDetector.loss`` (backbone -> neck ->
-    ``bbox_head.loss``): RetinaNet, FCOS, ATSS, GFL, YOLOX, ... Two-stage
-    detectors and DETR-like models are rejected at build.
+    Supported students, each with mmdet's own ``loss()``:
+
+    - single-stage detectors with a dense head (``SingleStageDetector.loss``:
+      backbone -> neck -> ``bbox_head.loss``): RetinaNet, FCOS, ATSS, GFL,
+      YOLOX, ...;
+    - two-stage detectors with an RPN and a standard RoI head
+      (``TwoStageDetector.loss`` with ``StandardRoIHead.loss``): Faster
+      R-CNN, Mask R-CNN, ... The wrapper runs those steps itself
+      (:func:`~skd_det.models.distillers.two_stage.two_stage_loss`, same
+      order, same sampler draws) to hand the teacher part the proposals,
+      the sampled RoIs and the RoI head's outputs on them
+      (``StudentOutputs.rois``). Cascade-like heads (their own ``loss``)
+      are rejected.
+
+    DETR-like models are rejected at build.
 
     Args:
         student (dict): The base detector's config, unmodified (e.g. the
@@ -61,6 +75,9 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
 
     def _check_student(self, student) -> None:
         cls = type(student)
+        if isinstance(student, TwoStageDetector):
+            self._check_two_stage(student)
+            return
         ok = (
             isinstance(student, SingleStageDetector)
             and cls.loss is SingleStageDetector.loss
@@ -71,8 +88,42 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
             raise TypeError(
                 f'SelfDistillDetector wraps single-stage detectors with a '
                 f'dense head and mmdet\'s standard loss (RetinaNet, FCOS, '
-                f'ATSS, GFL, YOLOX, ...); the student {cls.__name__} is not '
-                f'one (two-stage and DETR-like detectors are not supported)')
+                f'ATSS, GFL, YOLOX, ...) and two-stage detectors with an RPN '
+                f'and a standard RoI head (Faster R-CNN, Mask R-CNN); the '
+                f'student {cls.__name__} is neither (DETR-like detectors are '
+                f'not supported)')
+
+    @staticmethod
+    def _check_two_stage(student) -> None:
+        name = type(student).__name__
+        if (type(student).loss is not TwoStageDetector.loss
+                or type(student).extract_feat
+                is not TwoStageDetector.extract_feat):
+            raise TypeError(
+                f'SelfDistillDetector: the two-stage student {name} '
+                f'overrides loss() or extract_feat(); only mmdet\'s '
+                f'TwoStageDetector steps are supported')
+        rpn = getattr(student, 'rpn_head', None)
+        if not (isinstance(rpn, BaseDenseHead)
+                and type(rpn).loss_and_predict is
+                BaseDenseHead.loss_and_predict):
+            raise TypeError(
+                f'SelfDistillDetector: student.rpn_head of {name} must be a '
+                f'dense head with mmdet\'s loss_and_predict, got '
+                f'{type(rpn).__name__}')
+        roi = getattr(student, 'roi_head', None)
+        if getattr(roi, 'bbox_head', None) is None:
+            raise TypeError(
+                f'SelfDistillDetector: student.roi_head.bbox_head is missing '
+                f'({name} with roi_head {type(roi).__name__}); the wrapper '
+                f'needs a standard RoI head with a bbox_head')
+        if not isinstance(roi, StandardRoIHead) or type(
+                roi).loss is not StandardRoIHead.loss:
+            raise TypeError(
+                f'SelfDistillDetector: student.roi_head must be a '
+                f'StandardRoIHead with its own loss() (Faster/Mask R-CNN); '
+                f'{name} has {type(roi).__name__} (cascade-like heads are '
+                f'not supported)')
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> dict:
@@ -89,16 +140,22 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
         backbone_feats = student.backbone(batch_inputs)
         feats = student.neck(
             backbone_feats) if student.with_neck else backbone_feats
-        head_outs = student.bbox_head(feats)
         gt_instances, gt_instances_ignore, img_metas = unpack_gt_instances(
             batch_data_samples)
         loss_inputs = (gt_instances, img_metas, gt_instances_ignore)
-        losses = student.bbox_head.loss_by_feat(*head_outs, *loss_inputs)
+        rois = None
+        if isinstance(student, TwoStageDetector):
+            losses, head_outs, rois = two_stage_loss(student, feats,
+                                                     loss_inputs)
+        else:
+            head_outs = student.bbox_head(feats)
+            losses = student.bbox_head.loss_by_feat(*head_outs, *loss_inputs)
         outs = StudentOutputs(
             backbone_feats=backbone_feats,
             feats=feats,
             head_outs=head_outs,
-            loss_inputs=loss_inputs)
+            loss_inputs=loss_inputs,
+            rois=rois)
         return self._merge_losses(losses, batch_inputs, batch_data_samples,
                                   outs)
 
