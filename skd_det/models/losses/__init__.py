@@ -1,5 +1,6 @@
 # Copyright (c) skd_det contributors.
 from .attention_transfer_loss import AttentionTransferLoss, attention_map
+from .fgfi_loss import FGFILoss
 from .instance_norm_mse_loss import InstanceNormMSELoss, instance_norm
 from .kd_losses import PixelKLLoss, SigmoidKDLoss, SoftmaxKDLoss
 from .normalized_l1_loss import NormalizedL1Loss
@@ -7,5 +8,5 @@ from .normalized_l1_loss import NormalizedL1Loss
 __all__ = [
     'AttentionTransferLoss', 'attention_map', 'SoftmaxKDLoss',
     'SigmoidKDLoss', 'PixelKLLoss', 'InstanceNormMSELoss', 'instance_norm',
-    'NormalizedL1Loss'
+    'NormalizedL1Loss', 'FGFILoss'
 ]

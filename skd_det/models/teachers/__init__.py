@@ -1,10 +1,11 @@
 # Copyright (c) skd_det contributors.
 from .blur_skd_teacher import BlurSKDTeacher
+from .fgfi_teacher import FGFITeacher
 from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
 from .lgd_teacher import LGDTeacher
 
 __all__ = [
-    'BlurSKDTeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
+    'BlurSKDTeacher', 'FGFITeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
     'LGDTeacher'
 ]

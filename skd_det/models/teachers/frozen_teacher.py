@@ -85,8 +85,68 @@ def _load_weights(model: nn.Module, path: str) -> None:
                          f'teacher model: {e}') from e
 
 
+class FrozenDetectorPart(BaseSelfTeacher):
+    """Base of the teacher parts around a frozen, pretrained detector
+    (:class:`FrozenTeacher`, :class:`~skd_det.models.teachers.FGFITeacher`).
+
+    The detector is built from its own config (file or dict, mmdet scope
+    unless the file says otherwise) and loaded from ``checkpoint`` (a plain
+    detector checkpoint, or a ``SelfDistillDetector`` one: its ``student.*``
+    weights); it stays in eval mode with ``requires_grad=False`` as
+    ``self.model``. Like mmdet's ``KnowledgeDistillationSingleStageDetector``
+    it is held as a plain attribute, not a submodule: it is not in the
+    wrapper's state dict (checkpoints stay the student's size; the teacher
+    comes from its own file on resume) nor its ``parameters()``; ``_apply``
+    moves it with the wrapper (``.to()``, ``.cuda()``, dtype casts). Its
+    config's data preprocessor must normalise as the student's does (it is
+    fed the student's preprocessed batch). Without ``checkpoint`` it keeps
+    its random initialisation and a warning is logged.
+
+    Args:
+        student_cfg (dict): The student's config.
+        config (str | dict): Teacher config file, full config or model
+            config.
+        checkpoint (str, optional): Teacher weights.
+        init_cfg (dict, optional): mmengine init config of the part's own
+            modules (the frozen detector is not one of them).
+    """
+
+    def __init__(self,
+                 student_cfg: dict,
+                 config: Union[str, dict],
+                 checkpoint: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        model_cfg, scope = _model_config(config)
+        _check_normalisation(student_cfg, model_cfg)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = MODELS.build(model_cfg)
+        if checkpoint is None:
+            print_log(
+                f'{type(self).__name__}: no checkpoint, the teacher keeps its '
+                'random initialisation', logger='current', level=30)
+        else:
+            _load_weights(model, checkpoint)
+        model.requires_grad_(False)
+        model.eval()
+        # a plain attribute (see the class docstring)
+        self.__dict__['model'] = model
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _apply(self, fn, *args, **kwargs):
+        self.model._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'FrozenDetectorPart':
+        super().train(mode)
+        self.model.eval()
+        return self
+
+
 @MODELS.register_module()
-class FrozenTeacher(BaseSelfTeacher):
+class FrozenTeacher(FrozenDetectorPart):
     """A pretrained dense detector as a frozen teacher ("Distilling the
     Knowledge in a Neural Network", Hinton et al. 2015; hints as in
     "FitNets", Romero et al. 2015): the KD comparator of blur-robust S-KD
@@ -100,18 +160,10 @@ class FrozenTeacher(BaseSelfTeacher):
         loss_kd:   pred z_s, target z_t, (M, K) over all M anchors
         teacher losses: none
 
-    The teacher is built from its own config (file or dict, mmdet scope
-    unless the file says otherwise) and loaded from ``checkpoint`` (a plain
-    detector checkpoint, or a ``SelfDistillDetector`` one: its ``student.*``
-    weights); it stays in eval mode with ``requires_grad=False``. Like
-    mmdet's ``KnowledgeDistillationSingleStageDetector`` it is held as a
-    plain attribute, not a submodule: it is not in the wrapper's state dict
-    (checkpoints stay the student's size; the teacher comes from its own
-    file on resume) nor its ``parameters()``; ``_apply`` moves it with the
-    wrapper (``.to()``, ``.cuda()``, dtype casts).
-
-    Without ``checkpoint`` the teacher keeps its random initialisation and a
-    warning is logged (config tests build the model that way; train with
+    The teacher is built, loaded, frozen and hidden as
+    :class:`FrozenDetectorPart` describes. Without ``checkpoint`` it keeps
+    its random initialisation and a warning is logged (config tests build
+    the model that way; train with
     ``--cfg-options model.teacher.checkpoint=PATH``).
 
     Student and teacher must give the same number of feature levels, widths
@@ -144,27 +196,13 @@ class FrozenTeacher(BaseSelfTeacher):
                  view: str = 'inputs',
                  kd_avg_factor: str = 'num_pos',
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if view not in ('sharp', 'inputs'):
             raise ValueError("teacher.view must be 'sharp' or 'inputs', got "
                              f'{view!r}')
+        kd_avg_factor = check_kd_avg_factor(kd_avg_factor, student.bbox_head)
+        super().__init__(student_cfg, config, checkpoint, init_cfg=init_cfg)
         self.view = view
-        self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor,
-                                                 student.bbox_head)
-        model_cfg, scope = _model_config(config)
-        _check_normalisation(student_cfg, model_cfg)
-        with DefaultScope.overwrite_default_scope(scope):
-            model = MODELS.build(model_cfg)
-        if checkpoint is None:
-            print_log(
-                'FrozenTeacher: no checkpoint, the teacher keeps its random '
-                'initialisation', logger='current', level=30)
-        else:
-            _load_weights(model, checkpoint)
-        model.requires_grad_(False)
-        model.eval()
-        # a plain attribute (see the class docstring)
-        self.__dict__['model'] = model
+        self.kd_avg_factor = kd_avg_factor
         self._check_compatible(student)
 
     def _check_compatible(self, student: nn.Module) -> None:
@@ -186,18 +224,6 @@ class FrozenTeacher(BaseSelfTeacher):
                 'feature and class-score shapes; on a probe image the student '
                 f'gives features {shapes(s_feats)} and scores {shapes(s_cls)},'
                 f' the teacher {shapes(t_feats)} and {shapes(t_cls)}')
-
-    def _device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-    def _apply(self, fn, *args, **kwargs):
-        self.model._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
-    def train(self, mode: bool = True) -> 'FrozenTeacher':
-        super().train(mode)
-        self.model.eval()
-        return self
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor,
                          data_samples: list, student_outs: StudentOutputs
