@@ -120,6 +120,13 @@ class BaseSelfTeacher(BaseModule):
     #: classifier's task loss by 1 - alpha); 1.0 leaves them as they are.
     student_loss_weight: float = 1.0
 
+    #: ``{pair name: student loss key}``: student losses that the
+    #: distillation losses of these pairs replace (PS-KD trains the
+    #: student's classifier on soft targets instead of the labels). The
+    #: wrapper drops those keys from the student's losses and requires a
+    #: distillation loss for each of these pairs.
+    replaced_losses: Dict[str, str] = {}
+
     def init_weights(self) -> None:
         # On a forked RNG, like the part's construction in the wrapper: the
         # random stream after initialisation is then the base model's, so a
@@ -187,7 +194,8 @@ class SelfDistillMixin:
         Raises:
             TypeError: ``self._check_student`` rejects the student.
             ValueError: A distillation loss has a negative ``loss_weight`` or
-                names a pair the teacher part does not produce.
+                names a pair the teacher part does not produce, or a pair
+                that replaces a student loss has no distillation loss.
         """
         if not isinstance(student, dict) or not isinstance(teacher, dict):
             raise TypeError('student and teacher must be config dicts, got '
@@ -211,6 +219,12 @@ class SelfDistillMixin:
         for name, cfg in (distill_losses or {}).items():
             self._check_distill_loss(name, cfg)
             self.distill_losses[name] = registry.build(cfg)
+        for name, key in self.teacher.replaced_losses.items():
+            if name not in self.distill_losses:
+                raise ValueError(
+                    f'{type(self.teacher).__name__} replaces the student\'s '
+                    f'{key} by distill.{name}; configure '
+                    f'distill_losses.{name}')
         self.distill_weight_scale = 1.0
 
     def _check_student(self, student: nn.Module) -> None:
@@ -244,6 +258,13 @@ class SelfDistillMixin:
             k: _scale(v, weight) if 'loss' in k else v
             for k, v in student_losses.items()
         }
+        for key in self.teacher.replaced_losses.values():
+            if key not in losses:
+                raise KeyError(
+                    f'{type(self.teacher).__name__} replaces the student '
+                    f'loss {key!r}, which the student does not compute (its '
+                    f'losses: {sorted(student_losses)})')
+            del losses[key]
         losses.update({
             TEACHER_PREFIX + k: v
             for k, v in teacher_losses.items()
