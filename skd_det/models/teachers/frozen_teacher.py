@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor
@@ -37,7 +37,8 @@ def _model_config(config: Union[str, dict]) -> Tuple[dict, str]:
         raise ValueError('teacher.config: the model config has no type')
     current = DefaultScope.get_current_instance()
     scope = scope or (current.scope_name if current else 'mmdet')
-    return copy.deepcopy(dict(model)), scope
+    # attribute access, as mmdet's two-stage detectors read train_cfg.rpn
+    return ConfigDict(copy.deepcopy(dict(model))), scope
 
 
 def _normalisation(model_cfg: dict) -> dict:
