@@ -1,4 +1,5 @@
 # Copyright (c) skd_det contributors.
+from .active_mse_loss import ActiveMSELoss
 from .attention_transfer_loss import AttentionTransferLoss, attention_map
 from .fgfi_loss import FGFILoss
 from .instance_norm_mse_loss import InstanceNormMSELoss, instance_norm
@@ -8,5 +9,5 @@ from .normalized_l1_loss import NormalizedL1Loss
 __all__ = [
     'AttentionTransferLoss', 'attention_map', 'SoftmaxKDLoss',
     'SigmoidKDLoss', 'PixelKLLoss', 'InstanceNormMSELoss', 'instance_norm',
-    'NormalizedL1Loss', 'FGFILoss'
+    'NormalizedL1Loss', 'FGFILoss', 'ActiveMSELoss'
 ]

@@ -1,5 +1,7 @@
 # Copyright (c) skd_det contributors.
 from .blur_skd_teacher import BlurSKDTeacher
+from .byot_det_teacher import BYOTDetTeacher
+from .byot_seg_teacher import BYOTSegTeacher
 from .fgfi_teacher import FGFITeacher
 from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
@@ -7,5 +9,5 @@ from .lgd_teacher import LGDTeacher
 
 __all__ = [
     'BlurSKDTeacher', 'FGFITeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
-    'LGDTeacher'
+    'LGDTeacher', 'BYOTDetTeacher', 'BYOTSegTeacher'
 ]
