@@ -6,8 +6,9 @@ from .fgfi_teacher import FGFITeacher
 from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
 from .lgd_teacher import LGDTeacher
+from .frskd_two_stage_teacher import FRSKDTwoStageTeacher
 
 __all__ = [
     'BlurSKDTeacher', 'FGFITeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
-    'LGDTeacher', 'BYOTDetTeacher', 'BYOTSegTeacher'
+    'LGDTeacher', 'BYOTDetTeacher', 'BYOTSegTeacher', 'FRSKDTwoStageTeacher'
 ]
