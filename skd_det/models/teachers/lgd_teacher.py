@@ -1,9 +1,10 @@
 # Copyright (c) skd_det contributors.
-"""LGD teacher part for dense single-stage detectors.
+"""LGD teacher part for dense single-stage and two-stage detectors.
 
 "LGD: Label-guided Self-distillation for Object Detection" (Zhang et al.,
 AAAI 2022, https://arxiv.org/abs/2109.11496). Pure torch on the duck-typed
-mmdet dense-head API (``prior_generator.strides``, ``loss_by_feat``):
+mmdet head API (``prior_generator.strides``, ``loss_by_feat``; RPN + RoI
+head through :func:`~skd_det.models.distillers.two_stage.two_stage_loss`):
 nothing here imports mmdet.
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -13,6 +14,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from ..distillers.two_stage import two_stage_loss
 from ..layers.lgd import box_cell_masks, box_overlap_masks, level_sizes
 from .utils import (PROBE_SIZE, check_loss_weight, probe_input, probing,
                     scale_losses)
@@ -26,7 +28,8 @@ def _box_tensor(boxes) -> Tensor:
 @MODELS.register_module()
 class LGDTeacher(BaseSelfTeacher):
     """LGD's label-guided teacher for dense single-stage detectors
-    (RetinaNet, FCOS, ...), with the student's head shared::
+    (RetinaNet, FCOS, ...) and two-stage detectors (Faster R-CNN, ...), with
+    the student's head(s) shared::
 
         F_s  = student FPN levels                         (N, C, H_l, W_l)
         e    = LGDLabelEncoder(descriptors of the gt)     (M, D)
@@ -34,6 +37,8 @@ class LGDTeacher(BaseSelfTeacher):
         r    = LGDRelationAdapter(a, e), same-image only  (L, M, D)
         F_t  = LGDKnowledgeMapper(r, boxes)               (N, C, H_l, W_l)
         teacher loss = head.loss_by_feat(head(F_t), gt)   (student's head)
+                     two-stage: the student's RPN on F_t, its RoI head on
+                     the RPN's proposals from F_t (two_stage_loss)
         loss_feat: pred LGDStudentAdapter(F_s), target F_t (detached)
                                                   -> InstanceNormMSELoss
 
@@ -48,8 +53,22 @@ class LGDTeacher(BaseSelfTeacher):
     authors' rule (:func:`~skd_det.models.layers.lgd.box_cell_masks`,
     relative to the padded batch shape ``batch_input_shape``).
 
+    Two-stage students (the authors' ``DistillatorGeneralizedRCNN``,
+    megvii-research/LGD models/distillator.py:184-198): the teacher pyramid
+    goes through the student's own RPN and RoI head, which propose and
+    sample on it as in the student's step (``loss_rpn_cls``,
+    ``loss_rpn_bbox``, ``loss_cls``, ``acc``, ``loss_bbox`` under
+    ``teacher.``). The levels are the RPN's (P2..P6 of Faster R-CNN, whose
+    RoI head reads P2..P5); the classes are the RoI box head's.
+
     The teacher branch reads the student's FPN levels without detaching
-    them (as the authors' RetinaNet and FCOS configs do). Phase:
+    them (as the authors' RetinaNet and FCOS configs do), unless
+    ``detach_appearance=True``: the appearance encoder then reads them
+    detached, as the authors' Faster R-CNN configs do
+    (``DETACH_APPEARANCE_EMBED: True``, applied in
+    models/customized_detectors/dynamic_teacher/dynamic_teacher.py:220-221;
+    those configs also have no context object, ``ADD_CONTEXT_BOX: False``).
+    Phase:
     ``detach_distill_student``, a plain attribute set by
     :class:`~skd_det.engine.hooks.LGDPhaseHook` before every iteration
     (False without it): the adapter gets ``F_s.detach()``, so the feature
@@ -76,6 +95,10 @@ class LGDTeacher(BaseSelfTeacher):
             authors': every cell a box overlaps and at least one,
             :func:`~skd_det.models.layers.lgd.box_overlap_masks`). Defaults
             to ``'inside'``.
+        detach_appearance (bool): The appearance encoder reads the student
+            levels detached, so the teacher's detection loss reaches the
+            student only through the shared heads (the authors'
+            ``DETACH_APPEARANCE_EMBED``). Defaults to False.
         loss_weight (float): Factor on the teacher's detection losses (the
             ``teacher.*`` keys). Defaults to 1.0.
         init_cfg (dict, optional): mmengine init config.
@@ -91,6 +114,7 @@ class LGDTeacher(BaseSelfTeacher):
                  embed_dims: int = 256,
                  num_heads: int = 8,
                  cell_rule: str = 'inside',
+                 detach_appearance: bool = False,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -99,9 +123,13 @@ class LGDTeacher(BaseSelfTeacher):
             raise ValueError(f'LGDTeacher.cell_rule must be one of '
                              f'{sorted(self.cell_rules)}, got {cell_rule!r}')
         self.cell_masks = self.cell_rules[cell_rule]
-        head = student.bbox_head
+        self.two_stage = hasattr(student, 'roi_head')
+        # two-stage: the levels and strides are the RPN's, the classes the
+        # RoI box head's
+        head = student.rpn_head if self.two_stage else student.bbox_head
+        classes = student.roi_head.bbox_head if self.two_stage else head
         priors = getattr(head, 'prior_generator', None)
-        if priors is None or not hasattr(head, 'num_classes'):
+        if priors is None or not hasattr(classes, 'num_classes'):
             raise TypeError(
                 f"LGDTeacher needs a dense head with a prior_generator "
                 f"(its strides) and num_classes; the student's "
@@ -127,8 +155,8 @@ class LGDTeacher(BaseSelfTeacher):
         encoder_cfg = dict(type='LGDLabelEncoder')
         encoder_cfg.update(label_encoder or {})
         for key, value, source in (
-            ('num_classes', head.num_classes,
-             f"the student's {type(head).__name__} num_classes"),
+            ('num_classes', classes.num_classes,
+             f"the student's {type(classes).__name__} num_classes"),
             ('embed_dims', embed_dims, 'teacher.embed_dims')):
             given = encoder_cfg.setdefault(key, value)
             if given != value:
@@ -148,6 +176,7 @@ class LGDTeacher(BaseSelfTeacher):
         self.student_adapter = MODELS.build(
             dict(type='LGDStudentAdapter', channels=width))
         self.loss_weight = float(loss_weight)
+        self.detach_appearance = bool(detach_appearance)
         self.detach_distill_student = False
 
     def teacher_feats(self, feats: Sequence[Tensor],
@@ -176,6 +205,8 @@ class LGDTeacher(BaseSelfTeacher):
         labels = self.label_encoder(desc, counts)
         sizes = [tuple(f.shape[-2:]) for f in feats]
         masks = [self.cell_masks(boxes, size, pad_shape) for size in sizes]
+        if self.detach_appearance:
+            feats = [f.detach() for f in feats]
         appearance = self.appearance_encoder(feats, masks, counts)
         relation = self.relation_adapter(appearance, labels, counts)
         return self.knowledge_mapper(relation, masks, counts, sizes)
@@ -185,14 +216,19 @@ class LGDTeacher(BaseSelfTeacher):
                          ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
         student head's losses on the teacher pyramid (``loss_cls``,
-        ``loss_bbox``, ...) and the pair ``loss_feat`` (adapted student
-        levels vs the detached teacher levels)."""
+        ``loss_bbox``, ...; two-stage: the RPN's and the RoI head's) and the
+        pair ``loss_feat`` (adapted student levels vs the detached teacher
+        levels)."""
         feats = list(student_outs.feats)
         gt_instances, img_metas, _ = student_outs.loss_inputs
         teacher_feats = self.teacher_feats(feats, gt_instances, img_metas)
-        head = student.bbox_head
-        losses = head.loss_by_feat(*head(teacher_feats),
-                                   *student_outs.loss_inputs)
+        if self.two_stage:
+            losses, _, _ = two_stage_loss(student, teacher_feats,
+                                          student_outs.loss_inputs)
+        else:
+            head = student.bbox_head
+            losses = head.loss_by_feat(*head(teacher_feats),
+                                       *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
         adapter_in = [f.detach() for f in feats
