@@ -1,6 +1,7 @@
 """Export the student of a self-distillation model as a plain mmdet/mmseg model.
 
     python tools/model_converters/export_student.py CONFIG CHECKPOINT OUT_DIR [--name NAME]
+                                                    [--exit K]
 
 ``CONFIG`` is a ``SelfDistillDetector``/``SelfDistillSegmentor`` config and ``CHECKPOINT`` one of
 its training checkpoints. Writes
@@ -15,6 +16,11 @@ its training checkpoints. Writes
 
 NAME defaults to ``<config name>_student``. Before finishing, the student is built from the
 written config and loads the written weights strictly.
+
+``--exit K`` exports the shallow exit ``K`` of a teacher part with exits (BYOT) instead: a plain
+model of the student's type whose backbone stops after stage ``K`` (the student's weights) and
+whose neck/head are that exit's (the ``teacher.`` weights), i.e. a faster early-exit model;
+NAME defaults to ``<config name>_exit<K>``.
 """
 import argparse
 import os
@@ -40,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint of that model')
     parser.add_argument('out_dir', help='folder for NAME.py and NAME.pth')
     parser.add_argument('--name', help='output file stem (default: <config name>_student)')
+    parser.add_argument('--exit', type=int, metavar='K',
+                        help='export the shallow exit K (BYOT) instead of the student')
     return parser.parse_args(argv)
 
 
@@ -125,6 +133,30 @@ def student_checkpoint(path: str) -> dict:
     return dict(state_dict=weights, meta=meta)
 
 
+def exit_export(wrapper_cfg: Config, stage: int, path: str, meta: dict):
+    """The plain config and checkpoint of exit ``stage`` of the wrapper config ``wrapper_cfg``
+    and its checkpoint ``path`` (``meta``: the export's, see :func:`student_checkpoint`)."""
+    wrapper = build_student(wrapper_cfg)
+    teacher = wrapper.teacher
+    if not hasattr(teacher, 'exit_model'):
+        raise InputError(f'--exit {stage}: the teacher part {type(teacher).__name__} has no '
+                         'exits (BYOTDetTeacher/BYOTSegTeacher have)')
+    try:
+        model = teacher.exit_model(stage)
+    except ValueError as e:
+        raise InputError(f'--exit {stage}: {e}')
+    cfg = student_config(wrapper_cfg)
+    cfg.model = model
+    prefixes = teacher.exit_prefixes(stage)
+    state = load_checkpoint_file(path)[1]
+    check_model_keys(wrapper, state, path)
+    weights = OrderedDict()
+    for key in build_student(cfg).state_dict():
+        prefix = next(p for p in prefixes if key.startswith(p))
+        weights[key] = state[prefixes[prefix] + key[len(prefix):]]
+    return cfg, dict(state_dict=weights, meta=meta)
+
+
 def build_student(cfg: Config) -> torch.nn.Module:
     from mmengine.registry import MODELS, init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -144,20 +176,25 @@ def main(argv=None):
     try:
         if not osp.isfile(args.config):
             raise InputError(f'config file {args.config} does not exist')
-        cfg = student_config(Config.fromfile(args.config))
+        wrapper_cfg = Config.fromfile(args.config)
+        cfg = student_config(wrapper_cfg)
         ckpt = student_checkpoint(args.checkpoint)
         check_model_keys(build_student(cfg), ckpt['state_dict'],
                          f'{args.checkpoint} (its {STUDENT_PREFIX}* part)')
+        if args.exit is not None:
+            cfg, ckpt = exit_export(wrapper_cfg, args.exit, args.checkpoint, ckpt['meta'])
     except InputError as e:
         sys.exit(f'error: {e}')
-    name = args.name or osp.splitext(osp.basename(args.config))[0] + '_student'
+    suffix = '_student' if args.exit is None else f'_exit{args.exit}'
+    name = args.name or osp.splitext(osp.basename(args.config))[0] + suffix
     os.makedirs(args.out_dir, exist_ok=True)
     cfg_path = osp.join(args.out_dir, name + '.py')
     ckpt_path = osp.join(args.out_dir, name + '.pth')
     cfg.dump(cfg_path)
     torch.save(ckpt, ckpt_path)
     verify(cfg_path, ckpt_path)
-    print(f'student config:  {cfg_path}\nstudent weights: {ckpt_path} '
+    what = 'student' if args.exit is None else f'exit {args.exit}'
+    print(f'{what} config:  {cfg_path}\n{what} weights: {ckpt_path} '
           f'({len(ckpt["state_dict"])} tensors)')
 
 
