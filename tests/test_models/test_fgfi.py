@@ -1,0 +1,258 @@
+# Copyright (c) skd_det contributors.
+"""FGFI (Wang et al., CVPR 2019): the imitation mask and the masked L2 loss against hand
+computations, the teacher part (frozen hidden teacher, trained adapters, RetinaNet and Faster
+R-CNN students), bad input, and the CPU config through the tools (teacher checkpoint from a
+short baseline run, train, test, export parity)."""
+import json
+import os.path as osp
+from glob import glob
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import REPO
+from skd_det.models.losses import FGFILoss
+from skd_det.models.teachers.fgfi_teacher import imitation_masks
+
+RETINA_CFG = osp.join(REPO, 'configs/fgfi/fgfi_retinanet_r34-r18_fpn_cpu_voc0712.py')
+FASTER_CFG = osp.join(REPO, 'configs/fgfi/fgfi_faster-rcnn_r34-r18_fpn_cpu_voc0712.py')
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+
+def build(model_cfg):
+    init_default_scope('mmdet')
+    import skd_det.det  # noqa: F401
+    from mmdet.registry import MODELS
+    return MODELS.build(model_cfg)
+
+
+def fgfi_cfg(path=RETINA_CFG, **teacher):
+    cfg = Config.fromfile(path)
+    # the leaf names the teacher config relative to the repository root
+    cfg.model.teacher.config = osp.join(REPO, cfg.model.teacher.config)
+    cfg.model.teacher.update(teacher)
+    return cfg
+
+
+def batch(model, seed=0):
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 96, 128), (3, 96, 128)],
+                          num_items=[2, 3], num_classes=20)
+    data = model.data_preprocessor(data, True)
+    return data['inputs'], data['data_samples']
+
+
+# ------------------------------------------------------------------------- mask
+
+def test_imitation_masks_hand_computed():
+    box = torch.tensor([[0., 0., 10., 10.]])
+    # level 0: 2x2 locations, 2 anchors each (row-major locations, anchors innermost)
+    level0 = torch.tensor([
+        [0, 0, 10, 10], [0, 0, 5, 10],      # (0, 0): IoU 1 and 0.5
+        [0, 0, 10, 5], [0, 0, 6, 10],       # (0, 1): IoU 0.5 and 0.6
+        [20, 20, 30, 30], [20, 20, 30, 30],  # (1, 0): 0
+        [5, 0, 15, 10], [30, 30, 40, 40],   # (1, 1): 1/3 and 0
+    ], dtype=torch.float)
+    # level 1: one location, two anchors: IoU 0.45 with the box, 0.25 with the second box
+    level1 = torch.tensor([[0, 0, 10, 4.5], [40, 40, 60, 60]], dtype=torch.float)
+    sizes = [(2, 2), (1, 1)]
+    # psi = 0.5, max IoU 1: strictly above 0.5 -> (0, 0) and (0, 1) only (0.5 itself is out);
+    # the level-1 anchor's 0.45 is below half of the box's best IoU over *all* levels
+    m0, m1 = imitation_masks([level0, level1], sizes, box, 0.5)
+    assert m0.tolist() == [[True, True], [False, False]]
+    assert m1.tolist() == [[False]]
+    # psi = 0.3: 1/3 passes at (1, 1), 0.45 on level 1 too
+    m0, m1 = imitation_masks([level0, level1], sizes, box, 0.3)
+    assert m0.tolist() == [[True, True], [False, True]]
+    assert m1.tolist() == [[True]]
+    # a second box whose best anchor (IoU 0.25) is on level 1: its own maximum sets its
+    # threshold, and the masks are the union over boxes
+    boxes = torch.cat([box, torch.tensor([[40., 40., 50., 50.]])])
+    m0, m1 = imitation_masks([level0, level1], sizes, boxes, 0.5)
+    assert m0.tolist() == [[True, True], [False, False]]
+    assert m1.tolist() == [[True]]
+    # no ground truth: nothing imitated
+    m0, m1 = imitation_masks([level0, level1], sizes, torch.zeros(0, 4), 0.5)
+    assert not m0.any() and not m1.any() and m0.shape == (2, 2) and m1.shape == (1, 1)
+
+
+# ------------------------------------------------------------------------- loss
+
+def test_fgfi_loss_hand_computed():
+    pred = [torch.zeros(1, 2, 1, 2, requires_grad=True), torch.zeros(1, 2, 1, 1)]
+    target = [torch.tensor([[[[1., 5.]], [[3., 7.]]]]), torch.tensor([[[[2.]], [[2.]]]])]
+    # location counts (as the authors' masks before thresholding) count once
+    mask = [torch.tensor([[[3, 0]]]), torch.tensor([[[1]]])]
+    # channels summed at the 2 imitated locations: (1 + 9) + (4 + 4) = 18; / (2 * 2)
+    loss = FGFILoss(loss_weight=1.0)(pred, target, mask)
+    assert loss.item() == pytest.approx(4.5)
+    assert FGFILoss()(pred, target, mask).item() == pytest.approx(0.045)  # default 0.01
+    loss.backward()
+    # d/dpred = 2 (pred - target) / 4 at imitated locations, 0 elsewhere
+    torch.testing.assert_close(pred[0].grad, torch.tensor([[[[-0.5, 0.]], [[-1.5, 0.]]]]))
+    # nothing imitated: zero, still differentiable
+    empty = FGFILoss()(pred, target, [torch.zeros(1, 1, 2), torch.zeros(1, 1, 1)])
+    assert empty.item() == 0 and empty.requires_grad
+    with pytest.raises(ValueError, match=r'FGFILoss: level 0 mask shape \(1, 2\) must be'):
+        FGFILoss()(pred, target, [torch.zeros(1, 2), torch.zeros(1, 1, 1)])
+    with pytest.raises(ValueError, match='loss_weight must be a number >= 0'):
+        FGFILoss(loss_weight=-1)
+
+
+# ------------------------------------------------------------------ teacher part
+
+@pytest.mark.parametrize('path', [RETINA_CFG, FASTER_CFG], ids=['retinanet', 'faster-rcnn'])
+def test_fgfi_teacher_pairs_and_gradients(path):
+    model = build(fgfi_cfg(path).model)
+    model.init_weights()
+    teacher = model.teacher.model
+    assert type(teacher).__name__ == type(model.student).__name__
+    assert teacher.backbone.depth == 34 and model.student.backbone.depth == 18
+    keys = list(model.state_dict())
+    assert not [k for k in keys if k.startswith('teacher.') and 'adapters' not in k]
+    assert 'teacher.adapters.0.0.weight' in keys
+    model.train()
+    assert not teacher.training
+    inputs, samples = batch(model)
+    feats = model.student.extract_feat(inputs)
+    outs = type('Outs', (), {'feats': feats})
+    _, pairs = model.teacher.loss_and_targets(model.student, inputs, samples, outs)
+    pair = pairs['loss_feat']
+    with torch.no_grad():
+        expected = teacher.extract_feat(inputs)
+    for t, e in zip(pair['target'], expected):
+        torch.testing.assert_close(t, e, rtol=0, atol=0)
+    # the mask of each image from the student's anchors (RPN's for Faster R-CNN)
+    head = model.student.rpn_head if hasattr(model.student, 'rpn_head') else \
+        model.student.bbox_head
+    sizes = [tuple(f.shape[-2:]) for f in feats]
+    anchors = head.prior_generator.grid_priors(sizes, device=inputs.device)
+    for i, sample in enumerate(samples):
+        for lvl, m in enumerate(imitation_masks(anchors, sizes, sample.gt_instances.bboxes, 0.5)):
+            assert torch.equal(pair['mask'][lvl][i], m)
+    assert sum(m.sum() for m in pair['mask']) > 0
+    # one training step: gradients into the adapters and the student, none into the teacher
+    losses = model.loss(inputs, samples)
+    assert set(k for k in losses if k.startswith(('teacher.', 'distill.'))) == {
+        'distill.loss_feat'}
+    losses['distill.loss_feat'].backward()
+    assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
+    for adapter in model.teacher.adapters:
+        assert adapter[0].weight.grad is not None
+    assert model.student.backbone.conv1.weight.grad.abs().sum() > 0
+
+
+def test_fgfi_adapter_maps_widths_and_is_linear_on_request():
+    cfg = fgfi_cfg(adapter_relu=False)
+    cfg.model.teacher.config = Config.fromfile(cfg.model.teacher.config).model
+    cfg.model.teacher.config.neck.out_channels = 32
+    cfg.model.teacher.config.bbox_head.update(in_channels=32, feat_channels=32)
+    model = build(cfg.model)
+    for adapter in model.teacher.adapters:
+        assert len(adapter) == 1
+        assert (adapter[0].in_channels, adapter[0].out_channels) == (64, 32)
+
+
+def test_fgfi_bad_input(tmp_path):
+    for psi in (0, 1.5, -0.1, 'half', True):
+        with pytest.raises(ValueError, match=r'teacher.psi must be a number in \(0, 1\], got'):
+            build(fgfi_cfg(psi=psi).model)
+    build(fgfi_cfg(psi=1).model)
+    # a teacher of another class count
+    cfg = fgfi_cfg()
+    cfg.model.teacher.config = Config.fromfile(cfg.model.teacher.config).model
+    cfg.model.teacher.config.bbox_head.num_classes = 80
+    with pytest.raises(ValueError, match='teacher.config: the teacher detects 80 classes and '
+                                         'the student 20'):
+        build(cfg.model)
+    # checkpoints of another architecture (R18) or class count (80) than the teacher config
+    for change in (dict(backbone=dict(depth=18)), dict(bbox_head=dict(num_classes=80))):
+        other = Config.fromfile(osp.join(REPO, 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'))
+        other.merge_from_dict(dict(model=change))
+        path = tmp_path / 'other.pth'
+        torch.save({'state_dict': build(other.model).state_dict()}, path)
+        with pytest.raises(ValueError, match=r'teacher.checkpoint .*other.pth does not match '
+                                             'the teacher model'):
+            build(fgfi_cfg(checkpoint=str(path)).model)
+    # a teacher with other feature levels (Faster R-CNN: P2-P6 for RetinaNet's P3-P7)
+    with pytest.raises(ValueError, match=r'FGFITeacher: student and teacher must give features '
+                                         r'at the levels of the student\'s anchors \(5\)'):
+        build(fgfi_cfg(config=osp.join(
+            REPO, 'configs/faster_rcnn/faster-rcnn_r34_fpn_cpu_voc0712.py')).model)
+    # an anchor-free student
+    cfg = Config.fromfile(osp.join(REPO, 'configs/fcos/fcos_r50_fpn_1x_coco.py'))
+    cfg.model.backbone.init_cfg = None
+    wrapper = dict(type='SelfDistillDetector', student=cfg.model,
+                   teacher=dict(type='FGFITeacher', config=cfg.model))
+    with pytest.raises(ValueError, match='FCOS has no anchor generator'):
+        build(wrapper)
+
+
+# ------------------------------------------------------------- through the tools
+
+ENV = dict(OMP_NUM_THREADS='1')
+# one epoch on the val images of VOC2007 + VOC2012, batch 2
+OPTS = [
+    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
+    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
+    'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+    'default_hooks.logger.interval=1', 'log_processor.window_size=1'
+]
+
+
+def _tool(run_tool, args):
+    result = run_tool(args, env=ENV)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope='module')
+def run(synthetic_voc, tmp_path_factory, run_tool):
+    """The CPU FGFI config trained for an epoch with a teacher from a one-epoch R34 run."""
+    root = tmp_path_factory.mktemp('fgfi')
+    _tool(run_tool, ['tools/train.py', 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py',
+                     '--data-root', synthetic_voc, '--work-dir', str(root / 'teacher'),
+                     '--device', 'cpu', '--cfg-options', *OPTS])
+    teacher = str(root / 'teacher' / 'epoch_1.pth')
+    _tool(run_tool, ['tools/train.py', osp.relpath(RETINA_CFG, REPO), '--data-root',
+                     synthetic_voc, '--work-dir', str(root / 'fgfi'), '--device', 'cpu',
+                     '--cfg-options', *OPTS, 'model.student.test_cfg.score_thr=0.0',
+                     f'model.teacher.checkpoint={teacher}'])
+    return root / 'fgfi', teacher
+
+
+def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
+    work_dir, teacher = run
+    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        records = [r for r in map(json.loads, f) if 'loss' in r]
+    assert len(records) == 2
+    for r in records:
+        assert r['distill.loss_feat'] > 0 and r['loss_cls'] > 0
+    state = torch.load(str(work_dir / 'epoch_1.pth'), map_location='cpu',
+                       weights_only=False)['state_dict']
+    assert {k.split('.')[0] for k in state} == {'student', 'teacher'}
+    assert all(k.startswith('teacher.adapters.') for k in state if k.startswith('teacher.'))
+
+
+def test_test_tool_and_export_parity(run, synthetic_voc, tmp_path, run_tool, export_parity):
+    work_dir, _ = run
+    (config, ) = glob(osp.join(str(work_dir), 'fgfi_*.py'))
+    ckpt = str(work_dir / 'epoch_1.pth')
+    result = _tool(run_tool, ['tools/test.py', config, ckpt, '--data-root', synthetic_voc,
+                              '--work-dir', str(tmp_path / 'test'), '--device', 'cpu',
+                              '--cfg-options', 'test_dataloader.num_workers=0'])
+    assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
+    exported_cfg, exported_ckpt = export_parity.export(config, ckpt, tmp_path)
+    assert Config.fromfile(exported_cfg).model.type == 'RetinaNet'
+    export_parity.student_weights(exported_ckpt, ckpt)
+    images = sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]
+    (plain, ) = export_parity.plain_predictions([('det', exported_cfg, exported_ckpt, images)],
+                                                tmp_path)
+    _, ours = export_parity.model_predictions(config, ckpt, images)
+    export_parity.assert_same(ours, plain, images)
