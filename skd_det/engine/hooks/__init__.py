@@ -2,5 +2,6 @@
 from .check_finite_hook import CheckFiniteHook
 from .distill_warmup_hook import DistillWarmupHook
 from .lgd_phase_hook import LGDPhaseHook
+from .pskd_hook import PSKDHook
 
-__all__ = ['CheckFiniteHook', 'DistillWarmupHook', 'LGDPhaseHook']
+__all__ = ['CheckFiniteHook', 'DistillWarmupHook', 'LGDPhaseHook', 'PSKDHook']

@@ -1,0 +1,13 @@
+# PS-KD (Kim et al., ICCV 2021) on RetinaNet R50-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2 images.
+# The student is exactly configs/retinanet/retinanet_r50_fpn_1x_voc0712.py's model; the snapshot
+# of the previous epoch and the soft-target loss exist only in training:
+# tools/model_converters/export_student.py writes the plain RetinaNet. Defaults and the dense
+# adaptation: configs/pskd/README.md.
+_base_ = ['../retinanet/retinanet_r50_fpn_1x_voc0712.py', './_base_/pskd_retinanet.py']
+model = dict(
+    _delete_=True,
+    type='SelfDistillDetector',
+    data_preprocessor=_base_.model.data_preprocessor,
+    student=_base_.model,
+    teacher=_base_.pskd_teacher,
+    distill_losses=_base_.pskd_distill_losses)
