@@ -3,8 +3,10 @@
 
 "Blur-Robust Object Detection Using Feature-Level Deblurring via Self-Guided
 Knowledge Distillation" (Cho et al., IEEE Access 2022). Pure torch on the
-duck-typed mmdet detector API (``backbone``, ``neck``, ``bbox_head``):
-nothing here imports mmdet.
+duck-typed mmdet detector API (``backbone``, ``neck``, ``bbox_head``; or
+``rpn_head`` + ``roi_head`` through
+:func:`~skd_det.models.distillers.two_stage.two_stage_loss`): nothing here
+imports mmdet.
 """
 from typing import Any, Dict, Optional, Tuple
 
@@ -16,6 +18,7 @@ from torch import Tensor
 
 from ..data_preprocessors.motion_blur_augment import sharp_views
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from ..distillers.two_stage import two_stage_loss
 from ..necks.deblur_neck import DeblurNeck
 from .utils import (check_kd_avg_factor, check_loss_weight, kd_pairs,
                     rebuild_like, scale_losses)
@@ -46,6 +49,16 @@ class BlurSKDTeacher(BaseSelfTeacher):
     features and logits enter the pairs only as detached targets, so the
     distillation losses train the blurred pass alone. With ``loss_weight=0``
     the sharp pass runs under ``torch.no_grad()``.
+
+    Two-stage students (Faster R-CNN, ...): the sharp view goes through the
+    whole shared detector, its RPN proposing and its RoI head sampling on
+    the sharp features (teacher losses ``loss_rpn_cls``, ``loss_rpn_bbox``,
+    ``loss_cls``, ``acc``, ``loss_bbox``); ``loss_kd`` compares RoI
+    classification logits, (R, K + 1), of the RoIs the blurred pass was
+    trained on (``StudentOutputs.rois``), the sharp ones from the shared RoI
+    head on the sharp features without gradient -> ``SoftmaxKDLoss``. Needs
+    ``shared_head=True`` and ``kd_avg_factor='mean'`` (the RoI head's own
+    loss averages over the sampled RoIs).
 
     Which parts are shared: backbone and FPN always (the method's point);
     the head with ``shared_head=True`` (default; ``False`` gives the teacher
@@ -90,7 +103,14 @@ class BlurSKDTeacher(BaseSelfTeacher):
                 'with the sharp-view detection loss only, which '
                 'loss_weight=0 switches off; use shared_head=True or '
                 'loss_weight > 0')
-        head = student.bbox_head
+        self.two_stage = hasattr(student, 'roi_head')
+        if self.two_stage and not (shared_head and kd_avg_factor == 'mean'):
+            raise ValueError(
+                'BlurSKDTeacher on a two-stage student shares the whole '
+                'detector: it needs shared_head=True and '
+                f"kd_avg_factor='mean', got shared_head={shared_head!r}, "
+                f'kd_avg_factor={kd_avg_factor!r}')
+        head = student.rpn_head if self.two_stage else student.bbox_head
         self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
         self.teacher_deblur = bool(teacher_deblur)
         stages = list(student.neck) if isinstance(
@@ -130,6 +150,8 @@ class BlurSKDTeacher(BaseSelfTeacher):
         """See :meth:`BaseSelfTeacher.loss_and_targets` and the class
         docstring."""
         sharp = sharp_views(data_samples, 'BlurSKDTeacher').to(inputs)
+        if self.two_stage:
+            return self._two_stage_loss(student, sharp, student_outs)
         head = student.bbox_head if self.head is None else self.head
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and self.loss_weight > 0):
@@ -142,3 +164,28 @@ class BlurSKDTeacher(BaseSelfTeacher):
                 losses = scale_losses(losses, self.loss_weight)
         return losses, kd_pairs(student, student_outs, feats, outs[0],
                                 self.kd_avg_factor)
+
+    def _two_stage_loss(self, student: nn.Module, sharp: Tensor,
+                        student_outs: StudentOutputs
+                        ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+        losses = {}
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and self.loss_weight > 0):
+            feats = self.sharp_features(student, sharp)
+            if self.loss_weight > 0:
+                losses, _, _ = two_stage_loss(student, feats,
+                                              student_outs.loss_inputs)
+                if self.loss_weight != 1.0:
+                    losses = scale_losses(losses, self.loss_weight)
+        rois = student_outs.rois
+        with torch.no_grad():
+            # the shared RoI head on the sharp features, the blurred pass's
+            # RoIs (mmdet's bbox_loss forward without the loss)
+            target = student.roi_head._bbox_forward(feats,
+                                                    rois.rois)['cls_score']
+        pairs = dict(
+            loss_feat=dict(
+                pred=list(student_outs.feats),
+                target=[f.detach() for f in feats]),
+            loss_kd=dict(pred=rois.cls_score, target=target))
+        return losses, pairs

@@ -1,0 +1,12 @@
+# Blur-robust S-KD on the CPU Faster R-CNN R18-FPN baseline (synthetic VOC; tests, CPU
+# benchmarks). The student is configs/faster_rcnn/faster-rcnn_r18_fpn_cpu_voc0712.py's model plus
+# the deblurring subnet after its 64-channel FPN; the sharp view goes through the same detector.
+_base_ = ['../faster_rcnn/faster-rcnn_r18_fpn_cpu_voc0712.py', './_base_/blur_skd_faster-rcnn.py']
+model = dict(
+    _delete_=True,
+    type='SelfDistillDetector',
+    data_preprocessor=dict(_base_.model.data_preprocessor, batch_augments=_base_.batch_augments),
+    student=dict(_base_.model,
+                 neck=[_base_.model.neck, dict(_base_.deblur_neck, in_channels=64)]),
+    teacher=_base_.teacher,
+    distill_losses=_base_.distill_losses)

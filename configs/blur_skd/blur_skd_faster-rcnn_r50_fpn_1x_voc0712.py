@@ -1,0 +1,13 @@
+# Blur-robust S-KD (Cho et al., IEEE Access 2022) on Faster R-CNN R50-FPN, VOC07+12 -> VOC2007 test,
+# 8 GPUs x 2 images. The student is configs/faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py's model
+# plus the deblurring subnet after its FPN (kept at inference); the sharp view of each training
+# image goes through the same detector (_base_/blur_skd_faster-rcnn.py).
+_base_ = ['../faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py', './_base_/blur_skd_faster-rcnn.py']
+model = dict(
+    _delete_=True,
+    type='SelfDistillDetector',
+    data_preprocessor=dict(_base_.model.data_preprocessor, batch_augments=_base_.batch_augments),
+    student=dict(_base_.model,
+                 neck=[_base_.model.neck, dict(_base_.deblur_neck, in_channels=256)]),
+    teacher=_base_.teacher,
+    distill_losses=_base_.distill_losses)
