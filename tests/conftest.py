@@ -12,16 +12,18 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def toy_runner(work_dir, model, hook, iters, checkpoint_interval, by_epoch=False, **kwargs):
+def toy_runner(work_dir, model, hook, iters, checkpoint_interval, by_epoch=False,
+               max_epochs=1, **kwargs):
     """An mmengine Runner training ``model`` (inputs: 2-vectors, batch 2) for ``iters``
-    iterations in one pass over the data, as one epoch (``by_epoch``) or ``max_iters``
-    (mmengine's iteration loop sleeps 2 s whenever it restarts the dataloader), with the
-    custom ``hook`` and a checkpoint every ``checkpoint_interval`` iterations/epochs."""
+    iterations in one pass over the data, as one epoch (``by_epoch``; ``max_epochs`` such
+    passes) or ``max_iters`` (mmengine's iteration loop sleeps 2 s whenever it restarts the
+    dataloader), with the custom ``hook`` and a checkpoint every ``checkpoint_interval``
+    iterations/epochs."""
     import uuid
 
     import torch
     from mmengine.runner import Runner
-    train_cfg = dict(by_epoch=True, max_epochs=1) if by_epoch else dict(
+    train_cfg = dict(by_epoch=True, max_epochs=max_epochs) if by_epoch else dict(
         by_epoch=False, max_iters=iters)
     return Runner(
         model=model,
