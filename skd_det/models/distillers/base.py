@@ -27,10 +27,14 @@ Teacher parts (``skd_det/models/teachers/``):
   (``FRSKDDetTeacher(shared_head=True)`` runs the student's own head
   instead); task losses through that head; pairs ``loss_feat`` (features),
   ``loss_kd`` (logits) and, for detectors, ``loss_kd_bbox`` (box outputs).
+  :class:`FRSKDTwoStageTeacher` is the two-stage form: the BiFPN feeds its
+  own RPN and RoI head, the latter on the student's sampled RoIs; pairs
+  ``loss_feat`` and ``loss_kd`` (RoI logits of the same RoIs).
 - :class:`LGDTeacher` (LGD): label and appearance encoders, a relation
   adapter and a knowledge mapper build teacher FPN features from the ground
   truth (``data_samples``) and the student's features; the student's head
-  (reached through the ``student`` argument) gives the task losses on them;
+  (two-stage: its RPN and RoI head; reached through the ``student``
+  argument) gives the task losses on them;
   pair ``loss_feat`` (through a student adapter it owns).
 - :class:`BlurSKDTeacher` (blur-robust S-KD): ``MotionBlurBatchAugment``
   makes ``inputs`` the blurred view and stores the sharp one in
