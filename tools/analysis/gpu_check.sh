@@ -97,16 +97,22 @@ log "stack ready"
 declare -A CONFIGS=(
   [retinanet_coco]="configs/retinanet/retinanet_r50_fpn_1x_coco.py
     configs/frskd/frskd_retinanet_r50_fpn_1x_coco.py configs/lgd/lgd_retinanet_r50_fpn_1x_coco.py"
-  [fcn_cityscapes]="configs/fcn/fcn_r50-d8_512x1024_cityscapes.py
-    configs/frskd/frskd_fcn_r50-d8_512x1024_cityscapes.py"
-  [retinanet_voc_blur]="configs/retinanet/retinanet_r50_fpn_1x_voc0712.py
+  [retinanet_voc]="configs/retinanet/retinanet_r50_fpn_1x_voc0712.py
     configs/blur_skd/retinanet_r50_fpn_1x_voc0712_blur_aug.py
-    configs/blur_skd/skd_retinanet_r50_fpn_1x_voc0712_blur.py"
+    configs/blur_skd/skd_retinanet_r50_fpn_1x_voc0712_blur.py
+    configs/byot/byot_retinanet_r50_fpn_1x_voc0712.py configs/pskd/pskd_retinanet_r50_fpn_1x_voc0712.py"
+  [fcn_cityscapes]="configs/fcn/fcn_r50-d8_512x1024_cityscapes.py
+    configs/frskd/frskd_fcn_r50-d8_512x1024_cityscapes.py
+    configs/byot/byot_fcn_r50-d8_512x1024_cityscapes.py configs/pskd/pskd_fcn_r50-d8_512x1024_cityscapes.py"
+  [faster_rcnn_coco]="configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py
+    configs/lgd/lgd_faster-rcnn_r50_fpn_1x_coco.py configs/frskd/frskd_faster-rcnn_r50_fpn_1x_coco.py"
+  [fgfi_voc]="configs/retinanet/retinanet_r50_fpn_1x_voc0712.py
+    configs/fgfi/fgfi_retinanet_r101-r50_fpn_1x_voc0712.py"
   [efficientdet_coco]="configs/efficientdet/efficientdet_d0_coco.py
     configs/frskd/frskd_efficientdet_d0_coco.py"
   [fcos_coco]="configs/fcos/fcos_r50_fpn_1x_coco.py configs/lgd/lgd_fcos_r50_fpn_1x_coco.py"
 )
-ORDER="retinanet_coco fcn_cityscapes retinanet_voc_blur efficientdet_coco fcos_coco"
+ORDER="retinanet_coco retinanet_voc fcn_cityscapes faster_rcnn_coco fgfi_voc efficientdet_coco fcos_coco"
 amp=()
 [ "${AMP:-1}" = 1 ] && amp=(--cfg-options optim_wrapper.type=AmpOptimWrapper \
   optim_wrapper.loss_scale=dynamic)
