@@ -36,8 +36,14 @@ def summarize(times: Sequence[float]) -> Dict[str, float]:
 
 def state_bytes(model: torch.nn.Module,
                 optimizer: Optional[torch.optim.Optimizer] = None) -> int:
-    """Bytes held by ``model``'s parameters, buffers and gradients and the optimizer state."""
+    """Bytes held by ``model``'s parameters, buffers and gradients and the optimizer state,
+    including modules held as plain attributes (a frozen teacher hidden from ``parameters()``,
+    as ``FrozenTeacher`` and ``FGFITeacher`` keep it)."""
     tensors = list(model.parameters()) + list(model.buffers())
+    for module in model.modules():
+        for hidden in vars(module).values():
+            if isinstance(hidden, torch.nn.Module):
+                tensors += list(hidden.parameters()) + list(hidden.buffers())
     tensors += [p.grad for p in model.parameters() if p.grad is not None]
     if optimizer is not None:
         for state in optimizer.state.values():

@@ -256,3 +256,32 @@ def test_test_tool_and_export_parity(run, synthetic_voc, tmp_path, run_tool, exp
                                                 tmp_path)
     _, ours = export_parity.model_predictions(config, ckpt, images)
     export_parity.assert_same(ours, plain, images)
+
+
+# ------------------------------------------------------------- cost accounting
+
+def test_cost_accounting_counts_the_hidden_teacher(load_tool):
+    from skd_det.analysis.timing import state_bytes
+    model = build(fgfi_cfg().model)
+    teacher = model.teacher.model
+    student_n = sum(p.numel() for p in model.student.parameters())
+    teacher_n = sum(p.numel() for p in teacher.parameters())
+    # five 64 -> 64 3x3 adapters with bias
+    assert load_tool('tools/analysis/benchmark_kd_cost.py').param_breakdown(model) == dict(
+        student=student_n, training_only=5 * (64 * 64 * 9 + 64), frozen=teacher_n)
+    teacher_bytes = sum(t.numel() * t.element_size()
+                        for t in list(teacher.parameters()) + list(teacher.buffers()))
+    plain = build(Config.fromfile(osp.join(
+        REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')).model)
+    assert state_bytes(model) >= state_bytes(plain) + teacher_bytes
+
+
+def test_extra_cost_with_and_without_the_teachers_pretraining(load_tool):
+    tool = load_tool('tools/analysis/benchmark_kd_cost.py')
+    times = {'baseline': 1.0, 'LGD': 1.5, 'FGFI (R101 teacher)': 1.25, tool.TEACHER[0]: 1.5}
+    out = tool.extra_cost(times)
+    assert out['extra'] == {'LGD': 0.5, 'FGFI (R101 teacher)': 0.25}
+    fgfi = out['FGFI (R101 teacher)']
+    assert fgfi['extra_with_pretraining'] == 1.75
+    assert fgfi['lgd_vs_extra'] == 2.0
+    assert fgfi['lgd_vs_extra_with_pretraining'] == pytest.approx(0.5 / 1.75)
