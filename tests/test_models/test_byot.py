@@ -21,7 +21,7 @@ ALPHA, T, LAMBDA = 0.1, 3.0, 1e-6
 H, W = 97, 131  # odd: every stride rounds up
 
 
-def build(path, **teacher):
+def build(path, init=True, **teacher):
     cfg = Config.fromfile(path)
     cfg.model.teacher.update(teacher)
     init_default_scope(cfg.default_scope)
@@ -31,7 +31,8 @@ def build(path, **teacher):
         from mmseg.registry import MODELS
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    if init:  # the R50 configs would download ImageNet weights
+        model.init_weights()
     return model.train()
 
 
@@ -241,3 +242,21 @@ def test_alpha_weighs_the_student_and_one_exit_can_be_chosen():
     assert model.teacher.student_loss_weight == 0.75
     with pytest.raises(ValueError, match=r'exit 1 does not exist; the exits are \[2\]'):
         model.teacher.exit_model(1)
+
+
+@pytest.mark.parametrize('path, exits', [
+    ('configs/byot/byot_retinanet_r50_fpn_1x_voc0712.py', (1, 2)),
+    ('configs/byot/byot_fcn_r50-d8_512x1024_cityscapes.py', (0, 1, 2)),
+])
+def test_exit_models_of_the_r50_configs_build_with_the_exits_weights(path, exits):
+    model = build(osp.join(REPO, path), init=False)
+    assert model.teacher.exit_stages == exits
+    from mmengine.registry import MODELS
+    for k in exits:
+        plain = MODELS.build(model.teacher.exit_model(k))  # mmseg's pretrained= included
+        assert plain.backbone.num_stages == k + 1
+        state = model.state_dict()
+        for key, value in plain.state_dict().items():
+            prefix = next(p for p in model.teacher.exit_prefixes(k) if key.startswith(p))
+            source = model.teacher.exit_prefixes(k)[prefix] + key[len(prefix):]
+            assert state[source].shape == value.shape, key

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
+from mmengine.config import ConfigDict
 from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor
 
@@ -147,7 +148,7 @@ class BYOTSegTeacher(BYOTTeacherBase):
             self._set_exit_model(k, student, decode_head=cfg,
                                  auxiliary_head=None)
 
-    def exit_model(self, stage: int) -> dict:
+    def exit_model(self, stage: int) -> ConfigDict:
         model = super().exit_model(stage)
         del model['auxiliary_head']
         return model

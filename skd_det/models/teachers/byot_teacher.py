@@ -30,6 +30,7 @@ import copy
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch.nn as nn
+from mmengine.config import ConfigDict
 
 from ..distillers.base import BaseSelfTeacher
 
@@ -128,7 +129,7 @@ class BYOTTeacherBase(BaseSelfTeacher):
             model = str(e)  # only the export needs it: raised there
         self._exit_cfgs[stage] = model
 
-    def exit_model(self, stage: int) -> dict:
+    def exit_model(self, stage: int) -> ConfigDict:
         """The plain mmdet/mmseg model config of exit ``stage``: the
         student's config with its backbone cut after that stage and the
         exit's own modules in place of the deeper ones."""
@@ -136,7 +137,8 @@ class BYOTTeacherBase(BaseSelfTeacher):
         model = self._exit_cfgs[stage]
         if isinstance(model, str):
             raise ValueError(model)
-        return copy.deepcopy(model)
+        # a ConfigDict, as mmseg's EncoderDecoder sets attributes of it
+        return ConfigDict(copy.deepcopy(model))
 
     def exit_prefixes(self, stage: int) -> Dict[str, str]:
         """``{key prefix in exit_model's state dict: key prefix in the
