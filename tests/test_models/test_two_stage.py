@@ -81,6 +81,7 @@ CASES = {
     'frskd': (FRSKD, {'loss_feat', 'loss_kd'}),
     'blur_skd': (BLUR, {'loss_feat'}),
     'lgd_mask_rcnn': (LGD, {'loss_feat'}),
+    'frskd_mask_rcnn': (FRSKD, {'loss_feat', 'loss_kd'}),
 }
 
 
