@@ -1,6 +1,7 @@
 # FGFI on the CPU RetinaNet R18-FPN with a frozen CPU RetinaNet R34-FPN teacher (synthetic VOC;
-# tests, CPU benchmarks). The student is exactly configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py's
-# model; train the teacher with configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py and pass
+# tests, CPU benchmarks). The student is exactly configs/retinanet/
+# retinanet_r18_fpn_cpu_voc0712.py's model; train the teacher with configs/retinanet/
+# retinanet_r34_fpn_cpu_voc0712.py and pass
 #   --cfg-options model.teacher.checkpoint=work_dirs/retinanet_r34_fpn_cpu_voc0712/epoch_12.pth
 _base_ = ['../retinanet/retinanet_r18_fpn_cpu_voc0712.py', './_base_/fgfi_retinanet.py']
 model = dict(

@@ -110,7 +110,7 @@ def test_fgfi_teacher_pairs_and_gradients(path):
     model = build(fgfi_cfg(path).model)
     model.init_weights()
     teacher = model.teacher.model
-    assert type(teacher).__name__ == type(model.student).__name__
+    assert type(teacher) is type(model.student)
     assert teacher.backbone.depth == 34 and model.student.backbone.depth == 18
     keys = list(model.state_dict())
     assert not [k for k in keys if k.startswith('teacher.') and 'adapters' not in k]
@@ -171,7 +171,8 @@ def test_fgfi_bad_input(tmp_path):
         build(cfg.model)
     # checkpoints of another architecture (R18) or class count (80) than the teacher config
     for change in (dict(backbone=dict(depth=18)), dict(bbox_head=dict(num_classes=80))):
-        other = Config.fromfile(osp.join(REPO, 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'))
+        other = Config.fromfile(
+            osp.join(REPO, 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'))
         other.merge_from_dict(dict(model=change))
         path = tmp_path / 'other.pth'
         torch.save({'state_dict': build(other.model).state_dict()}, path)

@@ -1,11 +1,12 @@
-# mmrazor 1.0.0's CWD recipe (its configs/distill/mmdet/cwd/cwd_fpn_retina_r101_retina_r50_1x_coco.py:
-# FpnTeacherDistill, channel-wise divergence with tau 1 and weight 10 on the five FPN levels,
-# teacher backbone + neck only, under no_grad) for the RetinaNet R50-FPN VOC student of
-# configs/retinanet/retinanet_r50_fpn_1x_voc0712.py with a RetinaNet R101-FPN teacher
-# (configs/retinanet/retinanet_r101_fpn_1x_voc0712.py's model). A cost-benchmark config, not a
-# training recipe: no teacher checkpoint. mmdet scope, so that skd_det's analysis tools load it;
-# mmrazor's registry names carry the 'mmrazor.' prefix. Needs mmrazor importable and the shim
-# of tools/analysis/benchmark_kd_cost.py (mmrazor 1.0.0 does not import on torch >= 2.x).
+# mmrazor 1.0.0's CWD recipe (its configs/distill/mmdet/cwd/
+# cwd_fpn_retina_r101_retina_r50_1x_coco.py: FpnTeacherDistill, channel-wise divergence with
+# tau 1 and weight 10 on the five FPN levels, teacher backbone + neck only, under no_grad) for
+# the RetinaNet R50-FPN VOC student of configs/retinanet/retinanet_r50_fpn_1x_voc0712.py with a
+# RetinaNet R101-FPN teacher (configs/retinanet/retinanet_r101_fpn_1x_voc0712.py's model). A
+# cost-benchmark config, not a training recipe: no teacher checkpoint. mmdet scope, so that
+# skd_det's analysis tools load it; mmrazor's registry names carry the 'mmrazor.' prefix. Needs
+# mmrazor importable and the shim of tools/analysis/benchmark_kd_cost.py (mmrazor 1.0.0 does
+# not import on torch >= 2.x).
 _base_ = '../../../configs/retinanet/retinanet_r50_fpn_1x_voc0712.py'
 _levels = range(5)
 model = dict(
