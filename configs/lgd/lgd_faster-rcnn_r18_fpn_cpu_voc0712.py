@@ -10,5 +10,5 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.teacher, embed_dims=64),
-    distill_losses=_base_.distill_losses)
+    teacher=dict(_base_.lgd_teacher, embed_dims=64),
+    distill_losses=_base_.lgd_distill_losses)

@@ -9,7 +9,7 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=_base_.teacher,
-    distill_losses=_base_.distill_losses)
+    teacher=_base_.lgd_teacher,
+    distill_losses=_base_.lgd_distill_losses)
 # authors (detectron2's CLIP_GRADIENTS in their Base-RCNN-FPN.yaml): per-element clipping at 1.0
 optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))

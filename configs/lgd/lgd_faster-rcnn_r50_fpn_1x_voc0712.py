@@ -1,4 +1,5 @@
-# LGD (Zhang et al., AAAI 2022) on Faster R-CNN R50-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2 images.
+# LGD (Zhang et al., AAAI 2022) on Faster R-CNN R50-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2
+# images.
 # The student is exactly configs/faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py's model; the
 # label-guided teacher (the authors' Faster R-CNN settings, _base_/lgd_faster-rcnn.py) shares its
 # RPN and RoI head and exists only in training.
@@ -9,7 +10,7 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=_base_.teacher,
-    distill_losses=_base_.distill_losses)
+    teacher=_base_.lgd_teacher,
+    distill_losses=_base_.lgd_distill_losses)
 # authors (detectron2's CLIP_GRADIENTS in their Base-RCNN-FPN.yaml): per-element clipping at 1.0
 optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))

@@ -8,10 +8,10 @@
 #   _base_ = [<student config>, '../frskd/_base_/frskd_faster-rcnn.py']
 #   model = dict(_delete_=True, type='SelfDistillDetector',
 #                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.teacher, distill_losses=_base_.distill_losses)
+#                teacher=_base_.frskd_teacher, distill_losses=_base_.frskd_distill_losses)
 custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
-teacher = dict(type='FRSKDTwoStageTeacher', head_input='activated')
-distill_losses = dict(
+frskd_teacher = dict(type='FRSKDTwoStageTeacher', head_input='activated')
+frskd_distill_losses = dict(
     loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),
     loss_kd=dict(type='SoftmaxKDLoss', temperature=4.0, loss_weight=2.0))
 # distillation off while the teacher learns (first 2/3), then a sigmoid ramp (the authors'
