@@ -33,7 +33,9 @@ class ActiveMSELoss(nn.Module):
             sum over pooled (N, 512 * expansion) features). Defaults to 1.0.
     """
 
-    def __init__(self, reduction: str = 'sum', loss_weight: float = 1.0) -> None:
+    def __init__(self,
+                 reduction: str = 'sum',
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ValueError(f'reduction must be one of {_REDUCTIONS}, got '

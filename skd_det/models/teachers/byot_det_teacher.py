@@ -112,7 +112,8 @@ class BYOTDetTeacher(BYOTTeacherBase):
                 head_cfg,
                 train_cfg=student_cfg.get('train_cfg'),
                 test_cfg=student_cfg.get('test_cfg'))
-            self._set_exit_model(k, student, neck=neck_cfg, bbox_head=head_cfg)
+            self._set_exit_model(
+                k, student, neck=neck_cfg, bbox_head=head_cfg)
 
     def exit_prefixes(self, stage: int) -> Dict[str, str]:
         k = self._check_exit(stage)
@@ -134,8 +135,8 @@ class BYOTDetTeacher(BYOTTeacherBase):
         target_feats = [f.detach() for f in student_outs.feats]
         losses, kd, feat = {}, [], []
         for k in self.exit_stages:
-            exit_feats = self.necks[str(k)](student_outs.backbone_feats[:k +
-                                                                       1])
+            stages = student_outs.backbone_feats[:k + 1]
+            exit_feats = self.necks[str(k)](stages)
             head = self.heads[str(k)]
             outs = head(exit_feats)
             exit_losses = scale_losses(

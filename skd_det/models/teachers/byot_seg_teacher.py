@@ -36,7 +36,8 @@ class BranchBottleneck(nn.Module):
             ConvModule(mid, out_channels, 1, norm_cfg=norm_cfg))
 
     def forward(self, x: Tensor) -> Tensor:
-        pad_h, pad_w = (-x.shape[-2]) % self.stride, (-x.shape[-1]) % self.stride
+        pad_h = -x.shape[-2] % self.stride
+        pad_w = -x.shape[-1] % self.stride
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         return self.convs(x)
