@@ -11,6 +11,7 @@ from copy import deepcopy
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
+import skd_det.evaluation  # noqa: F401  (any config may add the calibration metrics)
 from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
                            check_launcher, load_config, setup_device)
 from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file

@@ -86,6 +86,16 @@ def test_alpha_and_snapshot_per_interval(tmp_path):
     assert runner.message_hub.get_scalar('train/pskd_alpha').current() == pytest.approx(0.8)
 
 
+def test_interval_in_an_epoch_based_run(tmp_path):
+    """3 epochs of 3 iterations refreshed every 2 iterations: t = iter // 2 of 5."""
+    model = ToyPSKD()
+    make_runner(tmp_path, model, by_epoch=True, interval=2).train()
+    assert [s['alpha'] for s in model.seen] == pytest.approx(
+        [0, 0] + [0.8 * k / 5 for k in (2, 2, 3, 3, 4, 4, 5)])
+    for i in range(2, 9):
+        assert _equal(model.seen[i]['snapshot'], model.seen[2 * (i // 2)]['student'])
+
+
 def test_default_interval_is_one_pass_over_the_data():
     model = ToyPSKD()
     runner = SimpleNamespace(model=model, train_loop=object(), train_dataloader=[0] * 5,
@@ -102,11 +112,8 @@ def test_interval_errors():
         with pytest.raises(ValueError, match=f'interval must be None or an integer >= 1, '
                                              f'got {value!r}'):
             PSKDHook(interval=value)
-    runner = SimpleNamespace(model=ToyPSKD(), iter=0,
+    runner = SimpleNamespace(model=SimpleNamespace(teacher=nn.Module()), iter=0,
                              train_loop=object.__new__(EpochBasedTrainLoop))
-    with pytest.raises(ValueError, match='interval=4 is for iteration-based runs'):
-        PSKDHook(interval=4).before_train(runner)
-    runner.model = SimpleNamespace(teacher=nn.Module())
     with pytest.raises(TypeError, match='PSKDHook schedules a PSKDDetTeacher/PSKDSegTeacher'):
         PSKDHook().before_train(runner)
 

@@ -106,7 +106,8 @@ def test_det_resume_continues_the_same_run(runs, synthetic_voc, tmp_path, run_to
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_cityscapes,
                                        tmp_path, run_tool):
-    """The configs' evaluators plus skd_det's calibration metric, as the study adds them."""
+    """The configs' evaluators plus skd_det's calibration metric, as the study adds them
+    (tools/test.py registers the metric: no custom_imports needed)."""
     if task == 'det':
         evaluators = ("[dict(type='VOCMetric', metric='mAP', eval_mode='11points'), "
                       "dict(type='DetectionCalibrationMetric')]")
@@ -119,9 +120,7 @@ def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_city
         opts = ['test_dataloader.dataset.pipeline.1.scale=(256,128)']
     config = tmp_path / f'pskd_{task}_calibration.py'
     config.write_text(
-        f"_base_ = '{osp.join(REPO, cfg)}'\n"
-        f"custom_imports = dict(imports=['skd_det.{task}', 'skd_det.evaluation'])\n"
-        f'test_evaluator = {evaluators}\n')
+        f"_base_ = '{osp.join(REPO, cfg)}'\ntest_evaluator = {evaluators}\n")
     result = run_tool(['tools/test.py', str(config), str(ckpt), '--work-dir', str(tmp_path),
                        '--device', 'cpu', '--data-root', root, '--cfg-options',
                        'test_dataloader.num_workers=0', *opts], env=ENV)

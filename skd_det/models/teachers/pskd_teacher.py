@@ -224,14 +224,16 @@ class PSKDDetTeacher(PSKDTeacher):
                                        img_metas, gt_instances_ignore)
             labels = torch.cat([t.reshape(-1) for t in targets[0]])
             weights = torch.cat([t.reshape(-1) for t in targets[1]])
-            # background anchors have label num_classes: an all-zero row
-            target = F.one_hot(labels, num_classes + 1)[:, :num_classes]
-            target = target.float()
             if alpha > 0:
                 snap = self.snapshot
                 prev = snap.bbox_head(snap.extract_feat(inputs))[0]
-                target = (1 - alpha) * target + alpha * flatten_cls(
-                    prev, num_classes).float().sigmoid()
+                target = flatten_cls(prev, num_classes).float().sigmoid()
+                target.mul_(alpha)
+            else:
+                target = weights.new_zeros(len(labels), num_classes)
+            # background anchors have label num_classes: no one-hot part
+            pos = (labels >= 0) & (labels < num_classes)
+            target[pos, labels[pos]] += 1 - alpha
         return {}, dict(
             loss_cls=dict(
                 pred=flatten_cls(cls_scores, num_classes),
@@ -303,15 +305,19 @@ class PSKDSegTeacher(PSKDTeacher):
         pred = to_label_size(student_outs.head_outs)
         with torch.no_grad():
             valid = label != head.ignore_index
-            target = F.one_hot(
-                torch.where(valid, label, torch.zeros_like(label)),
-                pred.shape[1]).permute(0, 3, 1, 2).float()
             if alpha > 0:
                 snap = self.snapshot
                 prev = to_label_size(
                     snap.decode_head(snap.extract_feat(inputs)))
-                target = (1 - alpha) * target + alpha * prev.float().softmax(1)
-            target = target * valid[:, None]
+                target = prev.float().softmax(1).mul_(alpha)
+            else:
+                target = pred.new_zeros(pred.shape, dtype=torch.float32)
+            # in place, without a (N, K, H, W) one-hot tensor: dense maps are
+            # large
+            index = torch.where(valid, label, torch.zeros_like(label))
+            target.scatter_add_(1, index[:, None],
+                                valid[:, None].to(target.dtype) * (1 - alpha))
+            target.mul_(valid[:, None])
         avg_factor = valid.sum() if self.avg_non_ignore else label.numel()
         return {}, dict(
             loss_ce=dict(
