@@ -15,6 +15,11 @@ arguments of both data sets::
     trained.json      training finished (it is not repeated)
     result.json       tested: the run is finished and is skipped
 
+``test_cfg_options`` (e.g. another test evaluator) change only the test step: they are left
+out of the key, so a study that adds metrics shares the training runs of one that does not.
+Its tests go beside the plain ones under a tag hashing those options:
+``test_config_<tag>.py``, ``test_<tag>/``, ``test_<tag>.log``, ``result_<tag>.json``.
+
 The data is generated once under ``<data dir>/<format>_<hash of the generator arguments>``.
 """
 import hashlib
@@ -44,7 +49,7 @@ FORK = multiprocessing.get_context('fork')
 IMPORTED_BY_RUNNER = ('models', 'datasets', 'evaluation', 'engine', 'visualization')
 DATA_ROOTS = dict(voc='VOCdevkit', coco='', cityscapes='')
 REQUIRED = ('data', 'variants', 'baseline', 'seeds', 'metrics')
-DEFAULTS = dict(cfg_options={}, seed_key='randomness.seed', scale=1., digits=2, threads=1,
+DEFAULTS = dict(cfg_options={}, test_cfg_options={}, seed_key='randomness.seed', scale=1., digits=2, threads=1,
                 jobs=1, description='')
 
 
@@ -56,6 +61,8 @@ class Run:
     work_dir: str
     config: Optional[str] = None
     error: Optional[str] = None
+    test_config: Optional[str] = None
+    test_tag: str = ''  # '' or '_<hash of test_cfg_options>'
 
     @property
     def name(self) -> str:
@@ -63,6 +70,10 @@ class Run:
 
     def path(self, *parts: str) -> str:
         return osp.join(self.work_dir, *parts)
+
+    def test_path(self, name: str, ext: str = '') -> str:
+        """``test``/``test.log``/``result.json`` of this run's test options."""
+        return self.path(name + self.test_tag + ext)
 
 
 def _generator(fmt: str) -> Callable:
@@ -96,10 +107,10 @@ def load_study(path: str) -> Config:
     for name, variant in study.variants.items():
         if not isinstance(variant, dict) or 'config' not in variant:
             raise InputError(f'{where}: variant {name!r} has no `config`')
-        unknown = set(variant) - {'config', 'cfg_options'}
+        unknown = set(variant) - {'config', 'cfg_options', 'test_cfg_options'}
         if unknown:
             raise InputError(f'{where}: variant {name!r} has unknown keys {sorted(unknown)} '
-                             "(it takes 'config' and 'cfg_options')")
+                             "(it takes 'config', 'cfg_options' and 'test_cfg_options')")
     if study.baseline not in study.variants:
         raise InputError(f'{where}: baseline {study.baseline!r} is not one of the variants '
                          f'{list(study.variants)}')
@@ -170,28 +181,37 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
         if not osp.isabs(config):
             config = osp.normpath(osp.join(study.study_dir, config))
         options = {**common, **dict(spec.get('cfg_options') or {})}
+        test_options = {**study.test_cfg_options, **dict(spec.get('test_cfg_options') or {})}
         try:
             cfg = load_config(config, cfg_options={**options, study.seed_key: 0})
             folder = osp.join(runs_dir, osp.splitext(osp.basename(config))[0] + '_' +
                               _key(cfg.pretty_text, *data_key))
+            test_cfg = load_config(config, cfg_options={**options, **test_options})
+            test_tag = '_' + _key(test_cfg.pretty_text) if test_options else ''
             error = None
         except InputError as e:
             cfg, folder, error = None, osp.join(runs_dir, 'not_run', variant), str(e)
+            test_tag = ''
         for seed in study.seeds:
-            run = Run(variant, seed, osp.join(folder, f'seed{seed}'), error=error)
+            run = Run(variant, seed, osp.join(folder, f'seed{seed}'), error=error,
+                      test_tag=test_tag)
             if cfg is not None:
                 cfg.merge_from_dict({study.seed_key: seed})
                 os.makedirs(run.work_dir, exist_ok=True)
-                run.config = run.path('config.py')
+                run.config = run.test_config = run.path('config.py')
                 cfg.dump(run.config)
+                if test_tag:
+                    test_cfg.merge_from_dict({study.seed_key: seed})
+                    run.test_config = run.path(f'test_config{test_tag}.py')
+                    test_cfg.dump(run.test_config)
             runs.append(run)
     return runs
 
 
 def read_result(run: Run) -> Optional[dict]:
-    if not osp.isfile(run.path('result.json')):
+    if not osp.isfile(run.test_path('result', '.json')):
         return None
-    with open(run.path('result.json')) as f:
+    with open(run.test_path('result', '.json')) as f:
         return json.load(f)
 
 
@@ -258,12 +278,15 @@ class _Job:
         else:
             with open(osp.join(train_dir, 'last_checkpoint')) as f:
                 self.checkpoint = f.read().strip()
-            argv = [self.run.config, self.checkpoint, '--work-dir', self.run.path('test'),
-                    '--data-root', self.roots['test']]
+            argv = [self.run.test_config, self.checkpoint, '--work-dir',
+                    self.run.test_path('test'), '--data-root', self.roots['test']]
         self.step, self.step_began = step, time.time()
         self.process = FORK.Process(target=_step, args=(
-            osp.join(self.tools_dir, f'{step}.py'), argv, self.run.path(f'{step}.log'),
-            self.threads))
+            osp.join(self.tools_dir, f'{step}.py'), argv, self._log(step), self.threads))
+
+    def _log(self, step: str) -> str:
+        return self.run.path('train.log') if step == 'train' else self.run.test_path(
+            'test', '.log')
         self.process.start()
 
     def advance(self) -> Optional[dict]:
@@ -272,7 +295,7 @@ class _Job:
         self.process.join()
         seconds = time.time() - self.step_began
         if self.process.exitcode:
-            log_path = self.run.path(f'{self.step}.log')
+            log_path = self._log(self.step)
             raise RuntimeError(f'{self.step} failed: {_failure(log_path)}')
         if self.step == 'train':
             self.train_s = seconds
@@ -280,9 +303,9 @@ class _Job:
             self.start('test')
             return None
         result = dict(variant=self.run.variant, seed=self.run.seed,
-                      metrics=logs.final_metrics(logs.read_records(self.run.path('test'))),
+                      metrics=logs.final_metrics(logs.read_records(self.run.test_path('test'))),
                       checkpoint=self.checkpoint, train_s=self.train_s, test_s=seconds)
-        _write_json(self.run.path('result.json'), result)
+        _write_json(self.run.test_path('result', '.json'), result)
         return result
 
 

@@ -37,7 +37,7 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
                 if result and value is None:
                     row['status'] = 'missing metric'
                     row['error'] = (f'the test log has no {metric!r} (it has '
-                                    f'{sorted(result["metrics"])}) in {run.path("test")}')
+                                    f'{sorted(result["metrics"])}) in {run.test_path("test")}')
                     log(f'error: {run.name}: {row["error"]}')
                 m = metrics[metric]
                 m['values'][variant].append(None if value is None else value * study.scale)

@@ -185,3 +185,36 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
     again = _read(gamma1, 'result.json')['metrics']['pascal_voc/mAP']
     assert 100 * again == pytest.approx(value[('gamma', 1)])  # same checkpoint, same data
 
+    # test-only options (another evaluator) test the same trained runs again, beside the
+    # plain tests, without training anything
+    calibration = [dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
+                   dict(type='DetectionCalibrationMetric')]
+    r = run_tool(args[:1] + [_write_study(
+        tmp_path / 'study3.py', variants=two, test_cfg_options={'test_evaluator': calibration},
+        metrics=['pascal_voc/mAP', 'calibration/ECE'])] + args[1:], env=dict(OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert '4 runs: 0 finished before (skipped), 4 to run' in r.stdout
+    assert {p: _timestamps(p, 'train') for p in run_dir.values()} == trained
+    for (v, s), path in run_dir.items():
+        if v not in two:
+            continue
+        tagged = glob.glob(osp.join(path, 'result_*.json'))
+        assert len(tagged) == 1 and osp.isfile(osp.join(path, 'result.json'))
+        metrics = _read(path, osp.basename(tagged[0]))['metrics']
+        assert 0 <= metrics['calibration/ECE'] <= 1
+        assert 100 * metrics['pascal_voc/mAP'] == pytest.approx(value[(v, s)])
+
+
+def test_test_cfg_options_keep_the_training_key(tmp_path):
+    plain = studies.plan_runs(studies.load_study(_write_study(tmp_path / 'a.py')),
+                              str(tmp_path / 'runs'))
+    extra = studies.plan_runs(studies.load_study(_write_study(
+        tmp_path / 'b.py', test_cfg_options={'test_evaluator.eval_mode': 'area'})),
+        str(tmp_path / 'runs'))
+    for p, e in zip(plain, extra):
+        assert p.work_dir == e.work_dir and p.config == e.config == p.test_config
+        assert e.test_tag and e.test_config != e.config
+        assert e.test_path('result', '.json') == osp.join(e.work_dir, f'result{e.test_tag}.json')
+        with open(e.test_config) as f:
+            assert "eval_mode='area'" in f.read()
+    assert len({e.test_tag for e in extra}) == 2  # one per variant (its full config)

@@ -22,6 +22,10 @@ A study file is an mmengine python config::
                    cfg_options={'model.distill_losses.loss_kd.loss_weight': 50.}))
     cfg_options = {'train_cfg.max_epochs': 6}         # optional: for every variant (a
                                                       # variant's own cfg_options win)
+    test_cfg_options = {'test_evaluator': [...]}      # optional: the test step only (a
+                                                      # variant may have its own too); the
+                                                      # training runs stay shared with studies
+                                                      # without them
     seeds = [0, 1, 2]
     seed_key = 'randomness.seed'                      # optional: the option the seed sets
     metrics = ['pascal_voc/mAP']                      # keys of the test log
