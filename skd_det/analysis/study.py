@@ -22,6 +22,7 @@ Its tests go beside the plain ones under a tag hashing those options:
 
 The data is generated once under ``<data dir>/<format>_<hash of the generator arguments>``.
 """
+import copy
 import hashlib
 import importlib
 import inspect
@@ -183,10 +184,11 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
         options = {**common, **dict(spec.get('cfg_options') or {})}
         test_options = {**study.test_cfg_options, **dict(spec.get('test_cfg_options') or {})}
         try:
-            cfg = load_config(config, cfg_options={**options, study.seed_key: 0})
+            # deep copies: merging consumes the options' `_delete_` keys
+            cfg = load_config(config, cfg_options=copy.deepcopy({**options, study.seed_key: 0}))
             folder = osp.join(runs_dir, osp.splitext(osp.basename(config))[0] + '_' +
                               _key(cfg.pretty_text, *data_key))
-            test_cfg = load_config(config, cfg_options={**options, **test_options})
+            test_cfg = load_config(config, cfg_options=copy.deepcopy({**options, **test_options}))
             test_tag = '_' + _key(test_cfg.pretty_text) if test_options else ''
             error = None
         except InputError as e:

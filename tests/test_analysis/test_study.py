@@ -218,3 +218,18 @@ def test_test_cfg_options_keep_the_training_key(tmp_path):
         with open(e.test_config) as f:
             assert "eval_mode='area'" in f.read()
     assert len({e.test_tag for e in extra}) == 2  # one per variant (its full config)
+
+
+def test_options_with_delete_serve_training_and_test_configs(tmp_path):
+    """`_delete_` in a variant's options (replace a dict, as the pretrained-proxy studies do)
+    applies to both the training and the test config (merging consumes the key)."""
+    init = dict(_delete_=True, type='Pretrained', checkpoint='weights.pth')
+    study = studies.load_study(_write_study(
+        tmp_path / 'a.py', variants=dict(base=dict(
+            config=RETINANET, cfg_options={'model.backbone.init_cfg': init})),
+        test_cfg_options={'test_evaluator.eval_mode': 'area'}))
+    for run in studies.plan_runs(study, str(tmp_path / 'runs')):
+        for path in (run.config, run.test_config):
+            with open(path) as f:
+                text = f.read()
+            assert "checkpoint='weights.pth'" in text and '_delete_' not in text
