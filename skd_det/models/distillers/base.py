@@ -52,6 +52,12 @@ Teacher parts (``skd_det/models/teachers/``):
   does, so it is hidden from the wrapper's state dict and ``parameters()``
   (checkpoints stay the student's size; the teacher comes from its own
   checkpoint file on resume).
+- :class:`PSKDDetTeacher` / :class:`PSKDSegTeacher` (PS-KD): a frozen
+  snapshot of the student (a plain attribute as above), refreshed every
+  epoch by ``PSKDHook``, which also saves it in checkpoints; the pair
+  ``loss_cls`` / ``loss_ce`` (soft targets mixed from the labels and the
+  snapshot's predictions) *replaces* the student's classification loss
+  (``replaced_losses``).
 """
 import copy
 from dataclasses import dataclass
