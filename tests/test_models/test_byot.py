@@ -260,3 +260,20 @@ def test_exit_models_of_the_r50_configs_build_with_the_exits_weights(path, exits
             prefix = next(p for p in model.teacher.exit_prefixes(k) if key.startswith(p))
             source = model.teacher.exit_prefixes(k)[prefix] + key[len(prefix):]
             assert state[source].shape == value.shape, key
+
+
+def test_fcos_exits_extra_convs_on_output_and_centerness():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/fcos/fcos_r50_fpn_1x_coco.py'))
+    init_default_scope('mmdet')
+    import skd_det.det  # noqa: F401  (the wrapper; the other tests' configs import it)
+    from mmdet.registry import MODELS
+    model = MODELS.build(dict(
+        type='SelfDistillDetector', student=cfg.model, teacher=dict(type='BYOTDetTeacher'),
+        distill_losses=dict(loss_kd=dict(type='SigmoidKDLoss', temperature=T))))
+    assert model.teacher.exit_stages == (1, 2)
+    assert model.teacher.necks['1'].add_extra_convs == 'on_output'  # the student's FPN setting
+    inputs, samples = det_batch()
+    losses = model.train().loss(inputs, samples)
+    for k in (1, 2):
+        assert losses[f'teacher.exit{k}.loss_centerness'] > 0
+    assert losses['distill.loss_kd'] > 0
