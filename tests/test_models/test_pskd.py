@@ -92,6 +92,19 @@ def test_soft_ce_is_mmseg_cross_entropy_on_one_hot_targets(avg_non_ignore):
     torch.testing.assert_close(ours, theirs)
 
 
+@pytest.mark.parametrize('avg_non_ignore', [False, True])
+def test_soft_ce_all_pixels_ignored(avg_non_ignore):
+    """An image whose pixels are all ignore_index: zero loss and gradient, no NaN (mmseg's
+    divisor of no valid pixel is eps, as here)."""
+    logits = torch.randn(1, 3, 4, 4, requires_grad=True)
+    valid = torch.zeros(1, 4, 4, dtype=torch.bool)
+    avg = valid.sum() if avg_non_ignore else valid.numel()
+    loss = SoftTargetCrossEntropyLoss()(logits, torch.zeros(1, 3, 4, 4), valid.float(),
+                                        avg_factor=avg)
+    loss.backward()
+    assert loss.item() == 0 and torch.equal(logits.grad, torch.zeros_like(logits))
+
+
 def test_loss_bad_input():
     with pytest.raises(ValueError, match='alpha must be in \\[0, 1\\], got 1.5'):
         SoftTargetFocalLoss(alpha=1.5)
