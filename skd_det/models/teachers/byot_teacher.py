@@ -25,6 +25,10 @@ losses); ``alpha`` and ``T`` are ``distill_losses.loss_kd``'s ``loss_weight``
 and ``temperature``, ``lambda`` is ``distill_losses.loss_feat.loss_weight``
 (configs/byot/_base_/ sets them together). Each of the two pairs is a list,
 one entry per exit, whose losses the wrapper sums.
+
+The parts: ``BYOTDetTeacher`` (byot_det_teacher.py) and ``BYOTSegTeacher``
+(byot_seg_teacher.py); this file holds what they share, including the
+plain-model config of an exit that ``export_student.py --exit K`` writes.
 """
 import copy
 from typing import Any, Dict, Optional, Sequence, Tuple
