@@ -17,8 +17,9 @@ output of epoch t-1 and trains epoch t on::
 
 For dense outputs a stored prediction per training image is a whole
 probability map that random crops, flips and resizing misalign from epoch to
-epoch; the part keeps instead one frozen copy of the student (the paper's
-choice for ImageNet, where the predictions do not fit in memory), refreshed
+epoch; the part keeps instead one frozen copy of the student (the
+alternative the paper gives for large data sets such as ImageNet, where the
+predictions do not fit in memory; not in the public code), refreshed
 at every epoch boundary by :class:`~skd_det.engine.hooks.PSKDHook`, and runs
 it on the batch the student sees. Pure torch on the duck-typed mmdet/mmseg
 head API: nothing here imports mmdet or mmseg.
