@@ -4,8 +4,9 @@
 # PS-KD's headline metrics: ECE and AURC of the detections (DetectionCalibrationMetric: a
 # detection is correct if it matches an unmatched ground truth of its class at IoU 0.5).
 #   python tools/analysis/run_study.py configs/pskd/studies/pskd_retinanet_r18_hard_voc.py
-# The calibration evaluator is part of every run's config, so a study that shares these baseline
-# runs (BYOT's) must use the same cfg_options.
+# The calibration evaluator is a test-step option (test_cfg_options): the trained runs stay shared
+# with configs/frskd/studies/frskd_retinanet_r18_hard_voc.py's baseline (same data, options, seeds).
+# The pretrained-backbone proxy: configs/byot/studies/byot_pskd_retinanet_r18_pretrained_hard_voc.py.
 description = ('PS-KD (previous-epoch snapshot, soft targets (1-a_t) y + a_t p_prev, a_T = 0.8) '
                'on the CPU RetinaNet R18-FPN from scratch, hard synthetic VOC07+12, 6 epochs: '
                'mAP, ECE and AURC against the baseline (the same seed gives the PS-KD student '
@@ -23,6 +24,8 @@ cfg_options = {
     'train_cfg.max_epochs': 6,
     'train_cfg.val_interval': 6,
     'param_scheduler.1.end': 6,
+}
+test_cfg_options = {
     'test_evaluator': [
         dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
         dict(type='DetectionCalibrationMetric')
