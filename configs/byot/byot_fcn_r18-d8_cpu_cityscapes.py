@@ -10,5 +10,5 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=_base_.teacher,
-    distill_losses=_base_.distill_losses)
+    teacher=_base_.byot_teacher,
+    distill_losses=_base_.byot_distill_losses)

@@ -9,9 +9,9 @@
 #   _base_ = [<student config>, '../byot/_base_/byot_fcn.py']
 #   model = dict(_delete_=True, type='SelfDistillSegmentor',
 #                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.teacher, distill_losses=_base_.distill_losses)
+#                teacher=_base_.byot_teacher, distill_losses=_base_.byot_distill_losses)
 custom_imports = dict(imports=['skd_det.seg'], allow_failed_imports=False)
-teacher = dict(type='BYOTSegTeacher', alpha=0.1)
-distill_losses = dict(
+byot_teacher = dict(type='BYOTSegTeacher', alpha=0.1)
+byot_distill_losses = dict(
     loss_kd=dict(type='PixelKLLoss', temperature=3.0, loss_weight=0.1, avg_non_ignore=True),
     loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6))

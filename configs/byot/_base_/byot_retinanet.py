@@ -7,10 +7,10 @@
 #   _base_ = [<student config>, '../byot/_base_/byot_retinanet.py']
 #   model = dict(_delete_=True, type='SelfDistillDetector',
 #                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.teacher, distill_losses=_base_.distill_losses)
+#                teacher=_base_.byot_teacher, distill_losses=_base_.byot_distill_losses)
 custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
 # exits on the backbone stages the FPN reads but the deepest: C3 and C4 for RetinaNet
-teacher = dict(type='BYOTDetTeacher', alpha=0.1)
-distill_losses = dict(
+byot_teacher = dict(type='BYOTDetTeacher', alpha=0.1)
+byot_distill_losses = dict(
     loss_kd=dict(type='SigmoidKDLoss', temperature=3.0, loss_weight=0.1),
     loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6))
