@@ -17,11 +17,12 @@ from PIL import Image
 
 from skd_det.datasets.synthetic import (CITYSCAPES_CLASSES,
                                         CITYSCAPES_LABEL_IDS, COCO_CATEGORIES,
-                                        VOC_CLASSES, _coco_annotation,
-                                        class_styles, generate_cityscapes,
-                                        generate_coco, generate_voc,
-                                        mask_to_polygons, mask_to_rle,
-                                        render_scene, render_street)
+                                        VOC_CLASSES, class_styles,
+                                        generate_cityscapes, generate_coco,
+                                        generate_voc, mask_to_polygons,
+                                        mask_to_rle, render_scene,
+                                        render_street)
+from skd_det.datasets.synthetic.coco import _coco_annotation
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / 'tools' / 'misc' / 'make_synthetic_dataset.py'
