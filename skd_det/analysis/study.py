@@ -285,11 +285,11 @@ class _Job:
         self.step, self.step_began = step, time.time()
         self.process = FORK.Process(target=_step, args=(
             osp.join(self.tools_dir, f'{step}.py'), argv, self._log(step), self.threads))
+        self.process.start()
 
     def _log(self, step: str) -> str:
         return self.run.path('train.log') if step == 'train' else self.run.test_path(
             'test', '.log')
-        self.process.start()
 
     def advance(self) -> Optional[dict]:
         """After the step's process ended: start the test after the training, or return
