@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from skd_det.models.necks import BiFPN, BiFPNc
+from skd_det.models.necks import BiFPN
 from skd_det.models.necks.bifpn import FastNormalizedFusion, MaxPool2dSame
 
 IN_CHANNELS = [4, 8, 16, 32]
@@ -27,6 +27,12 @@ EFFDET_KWARGS = dict(
     relu_before_lateral=False,
     relu_before_resample=False,
     out_activation=False)
+
+
+def _bifpnc(in_channels, width_mult=2, **kwargs):
+    """The authors' BiFPNc: widths grow with depth, d_i = width_mult * c_i."""
+    return BiFPN(in_channels, out_channels=None, width_mult=width_mult,
+                 **kwargs)
 
 
 def _inputs(channels=IN_CHANNELS, sizes=ODD_SIZES, n=2, seed=0):
@@ -81,7 +87,6 @@ def test_fusion_weights_in_model_after_negative_assignment():
     (BiFPN, dict(out_channels=8), [8, 8, 8, 8]),
     (BiFPN, dict(out_channels=[6, 8, 10, 12]), [6, 8, 10, 12]),
     (BiFPN, dict(out_channels=None, width_mult=2), [8, 16, 32, 64]),
-    (BiFPNc, dict(), [8, 16, 32, 64]),
 ])
 def test_output_shapes_odd_sizes(cls, kwargs, widths):
     model = cls(IN_CHANNELS, **kwargs)
@@ -123,7 +128,7 @@ def _assert_all_params_get_grad(model, inputs):
 
 
 def test_gradient_reaches_every_parameter_frskd():
-    model = BiFPNc(IN_CHANNELS)
+    model = _bifpnc(IN_CHANNELS)
     _assert_all_params_get_grad(model, _inputs())
 
 
@@ -169,7 +174,7 @@ def test_efficientdet_configuration():
 
 
 def test_width_mult_extra_levels_keep_last_width():
-    model = BiFPNc([4, 8], num_outs=4)
+    model = _bifpnc([4, 8], num_outs=4)
     outs = model(_inputs([4, 8], [(8, 8), (4, 4)]))
     assert [o.shape[1] for o in outs] == [8, 16, 16, 16]
     assert [tuple(o.shape[-2:]) for o in outs] == [(8, 8), (4, 4), (2, 2),
@@ -240,14 +245,13 @@ def test_registered_in_mmdet_and_mmseg_scopes():
     from mmengine.registry import DefaultScope
     from mmengine.registry import MODELS as ROOT_MODELS
     assert ROOT_MODELS.get('BiFPN') is BiFPN
-    assert ROOT_MODELS.get('BiFPNc') is BiFPNc
-    cfg = dict(type='BiFPNc', in_channels=[4, 8])
+    cfg = dict(type='BiFPN', in_channels=[4, 8], out_channels=None,
+               width_mult=2)
     for scope in ('mmdet', 'mmseg'):
         registry = pytest.importorskip(f'{scope}.registry')
         with DefaultScope.overwrite_default_scope(scope):
             model = registry.MODELS.build(cfg)
-        assert type(model) is BiFPNc, scope
-        assert registry.MODELS.get('BiFPN') is BiFPN
+        assert type(model) is BiFPN, scope
 
 
 # ------------------------------------------------ the authors' BiFPN (FRSKD)
@@ -306,10 +310,10 @@ def _randomise(model, seed=0):
     return model
 
 
-@pytest.mark.parametrize('cls, kwargs', [(BiFPNc, dict()),
-                                         (BiFPN, dict(out_channels=8))])
-def test_matches_the_authors_forward(cls, kwargs):
-    model = _randomise(cls(IN_CHANNELS, **kwargs))
+@pytest.mark.parametrize('kwargs', [dict(out_channels=None, width_mult=2),
+                                    dict(out_channels=8)])
+def test_matches_the_authors_forward(kwargs):
+    model = _randomise(BiFPN(IN_CHANNELS, **kwargs))
     inputs = _inputs(sizes=POW2_SIZES)  # signed, like FPN outputs
     outs = model(inputs)
     for ours, ref in zip(outs, _authors_forward(model, inputs)):
@@ -322,7 +326,7 @@ def test_matches_the_authors_forward(cls, kwargs):
 def test_each_relu_is_needed(flag):
     """Without any one of the three ReLU placements the output leaves the
     authors' (so the test above fails if one is dropped)."""
-    model = _randomise(BiFPNc(IN_CHANNELS, **{flag: False}))
+    model = _randomise(_bifpnc(IN_CHANNELS, **{flag: False}))
     inputs = _inputs(sizes=POW2_SIZES)
     diffs = [(o - r).abs().max().item()
              for o, r in zip(model(inputs), _authors_forward(model, inputs))]
@@ -333,7 +337,7 @@ def test_resample_convs_only_where_widths_change():
     """The authors' single-width BiFPN resizes with max-pool / nearest only
     (bifpn.py:72,78); BiFPNc needs a 1x1 Conv-BN-ReLU to change the width
     (bifpnc.py:72-77)."""
-    single, c = BiFPN(IN_CHANNELS, out_channels=8), BiFPNc(IN_CHANNELS)
+    single, c = BiFPN(IN_CHANNELS, out_channels=8), _bifpnc(IN_CHANNELS)
     layer = single.layers[0]
     assert all(isinstance(m, nn.Identity)
                for m in [*layer.up_convs, *layer.down_convs])
@@ -380,8 +384,8 @@ WRN16_2_PARAMS = 703060
 
 
 @pytest.mark.parametrize('model, widths, params, ratio', [
-    (lambda: BiFPNc(WRN16_2, width_mult=2), [64, 128, 256], 386185, 0.586),
-    (lambda: BiFPNc(WRN16_2, width_mult=1), [32, 64, 128], 121417, 0.191),
+    (lambda: _bifpnc(WRN16_2, width_mult=2), [64, 128, 256], 386185, 0.586),
+    (lambda: _bifpnc(WRN16_2, width_mult=1), [32, 64, 128], 121417, 0.191),
     (lambda: BiFPN(WRN16_2, out_channels=256), [256] * 3, 655881, 0.969),
     (lambda: BiFPN(WRN16_2, out_channels=128), [128] * 3, 196873, 0.298),
 ])
@@ -398,6 +402,6 @@ def test_parameter_count_cifar_resnet18_bifpnc():
     """BiFPNc width 2, depth 2 on CIFAR ResNet-18 stages (resnet.py:151):
     6,273,294 parameters without the fc."""
     widths = [64, 128, 256, 512]
-    model = BiFPNc(widths, width_mult=2, node_num_convs=2)
+    model = _bifpnc(widths, width_mult=2, node_num_convs=2)
     assert _num_params(model) == 6273294
     assert _authors_count(widths, [2 * c for c in widths]) == 6273294

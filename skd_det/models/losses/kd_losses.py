@@ -225,28 +225,19 @@ class PixelKLLoss(nn.Module):
             ``avg_non_ignore``). Defaults to 255.
         loss_weight (float): Weight of the loss (FRSKD's alpha).
             Defaults to 1.0.
-        loss_name (str): Key of the loss in mmseg's loss dict.
-            Defaults to 'loss_pixel_kd'.
     """
 
     def __init__(self,
                  temperature: float = 1.0,
                  avg_non_ignore: bool = False,
                  ignore_index: int = 255,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_pixel_kd') -> None:
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         _check_args(loss_weight, temperature)
         self.temperature = temperature
         self.avg_non_ignore = avg_non_ignore
         self.ignore_index = ignore_index
         self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        """mmseg convention: the loss dict key (contains 'loss_')."""
-        return self._loss_name
 
     def forward(self,
                 pred: Tensor,

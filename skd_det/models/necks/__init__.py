@@ -1,9 +1,9 @@
 # Copyright (c) skd_det contributors.
-from .bifpn import BiFPN, BiFPNc
+from .bifpn import BiFPN
 from .bifpn_seg import BiFPNSeg, EffDetSegFPN
 from .deblur_neck import DeblurNeck
 from .sequential_neck import SequentialNeck
 
 __all__ = [
-    'BiFPN', 'BiFPNc', 'BiFPNSeg', 'DeblurNeck', 'EffDetSegFPN', 'SequentialNeck'
+    'BiFPN', 'BiFPNSeg', 'DeblurNeck', 'EffDetSegFPN', 'SequentialNeck'
 ]

@@ -16,7 +16,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 __all__ = [
-    'BiFPN', 'BiFPNc', 'BiFPNLayer', 'FastNormalizedFusion',
+    'BiFPN', 'BiFPNLayer', 'FastNormalizedFusion',
     'MaxPool2dSame'
 ]
 
@@ -332,7 +332,7 @@ class BiFPN(nn.Module):
       input; 2 separable convs per node; eps 1e-6; ReLU'd outputs
       (``return_pre_activation=True`` returns them before that ReLU).
     - FRSKD BiFPNc (d_i = 2 * c_i): ``BiFPN(in_channels, out_channels=None,
-      width_mult=2)`` or the alias ``BiFPNc(in_channels)``: as above, plus
+      width_mult=2)``: as above, plus
       the 1x1 Conv-BN-ReLU after each resize that the changing width needs
       (authors' classification/models/bifpnc.py).
     - EfficientDet-d0 neck (d1/d2: 88/4, 112/5)::
@@ -540,29 +540,3 @@ class BiFPN(nn.Module):
                                             and self.return_pre_activation):
                 feats = [self.out_act(x) for x in feats]
         return tuple(feats)
-
-
-@MODELS.register_module()
-class BiFPNc(BiFPN):
-    """FRSKD's BiFPNc (Ji et al., CVPR 2021): :class:`BiFPN` whose widths
-    double with depth like the backbone, ``d_i = width_mult * c_i``
-    (default 2). Only the width rule differs; see :class:`BiFPN` for all
-    other arguments.
-
-    Args:
-        in_channels (Sequence[int]): Input widths ``c_i``.
-        width_mult (float): ``d_i = round(width_mult * c_i)``.
-            Defaults to 2.
-        **kwargs: Other :class:`BiFPN` arguments except ``out_channels``.
-    """
-
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 width_mult: float = 2.0,
-                 **kwargs) -> None:
-        if kwargs.get('out_channels') is not None:
-            raise ValueError('BiFPNc derives its widths from width_mult; '
-                             'use BiFPN for explicit out_channels')
-        kwargs.pop('out_channels', None)
-        super().__init__(
-            in_channels, out_channels=None, width_mult=width_mult, **kwargs)
