@@ -9,7 +9,7 @@ DEMO_WORK_DIR ?= work_dirs/demo
 DEMO_EPOCHS ?= 9
 PYTEST_ARGS ?=
 
-.PHONY: install demo test clean-demo
+.PHONY: install demo test lint format clean-demo
 
 # Re-runs the (idempotent) installer whenever what it installs changes.
 $(STAMP): tools/setup_env.sh requirements/lock.txt requirements/runtime.txt setup.py
@@ -31,6 +31,17 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# flake8 + isort + yapf with setup.cfg's settings (OpenMMLab's set-up); `make format` fixes
+LINT_PATHS := skd_det tools tests configs setup.py
+lint: $(STAMP)
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	$(PY) -m yapf --diff --recursive --parallel $(LINT_PATHS)
+
+format: $(STAMP)
+	$(PY) -m isort $(LINT_PATHS)
+	$(PY) -m yapf --in-place --recursive --parallel $(LINT_PATHS)
 
 clean-demo:
 	rm -rf $(DEMO_WORK_DIR)
