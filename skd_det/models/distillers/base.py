@@ -20,44 +20,14 @@ One training step of a wrapper::
            + {'distill.' + name:                         # distill.loss_kd
               scale * distill_losses[name](**pairs[name])}
 
-Teacher parts (``skd_det/models/teachers/``):
-
-- :class:`FRSKDDetTeacher` / :class:`FRSKDSegTeacher` (FRSKD): a BiFPN over
-  the student's features (not detached) and a copy of the student's head
-  (``FRSKDDetTeacher(shared_head=True)`` runs the student's own head
-  instead); task losses through that head; pairs ``loss_feat`` (features),
-  ``loss_kd`` (logits) and, for detectors, ``loss_kd_bbox`` (box outputs).
-  :class:`FRSKDTwoStageTeacher` is the two-stage form: the BiFPN feeds its
-  own RPN and RoI head, the latter on the student's sampled RoIs; pairs
-  ``loss_feat`` and ``loss_kd`` (RoI logits of the same RoIs).
-- :class:`LGDTeacher` (LGD): label and appearance encoders, a relation
-  adapter and a knowledge mapper build teacher FPN features from the ground
-  truth (``data_samples``) and the student's features; the student's head
-  (two-stage: its RPN and RoI head; reached through the ``student``
-  argument) gives the task losses on them;
-  pair ``loss_feat`` (through a student adapter it owns).
-- :class:`BlurSKDTeacher` (blur-robust S-KD): ``MotionBlurBatchAugment``
-  makes ``inputs`` the blurred view and stores the sharp one in
-  ``data_samples``; the part runs the student's own backbone and neck on
-  the sharp view and the student's head (or, ``shared_head=False``, its
-  own copy), with gradients when that detection loss is on
-  (``loss_weight > 0``), else under ``torch.no_grad()``. The deblurring
-  subnet (``DeblurNeck``) is the last stage of the student's neck, so it is
-  deployed with the student; the sharp view skips it unless
-  ``teacher_deblur=True``. Pairs ``loss_feat``, ``loss_kd``.
-- :class:`FrozenTeacher` (classic KD): a pretrained detector built from its
-  own config and checkpoint, in eval mode with ``requires_grad=False``,
-  returning no task losses; pairs ``loss_feat``, ``loss_kd``. It is held as
-  a plain attribute, as mmdet's ``KnowledgeDistillationSingleStageDetector``
-  does, so it is hidden from the wrapper's state dict and ``parameters()``
-  (checkpoints stay the student's size; the teacher comes from its own
-  checkpoint file on resume).
-- :class:`PSKDDetTeacher` / :class:`PSKDSegTeacher` (PS-KD): a frozen
-  snapshot of the student (a plain attribute as above), refreshed every
-  epoch by ``PSKDHook``, which also saves it in checkpoints; the pair
-  ``loss_cls`` / ``loss_ce`` (soft targets mixed from the labels and the
-  snapshot's predictions) *replaces* the student's classification loss
-  (``replaced_losses``).
+Teacher parts live in ``skd_det/models/teachers/``, one class per method,
+each documenting its own architecture and distillation pairs. What the
+wrappers rely on is :class:`BaseSelfTeacher`: trainable teacher weights are
+registered submodules (under ``teacher.`` in the state dict, dropped by
+``tools/export_student.py``); a frozen network a part uses (a pretrained
+detector, a snapshot of the student) is held as a plain attribute, as mmdet's
+``KnowledgeDistillationSingleStageDetector`` does, so that it stays out of
+the wrapper's state dict and ``parameters()``.
 """
 import copy
 from dataclasses import dataclass

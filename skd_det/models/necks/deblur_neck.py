@@ -41,11 +41,9 @@ class DeblurNeck(BaseModule):
     (mmengine builds a list of neck configs as an ``nn.Sequential``). The
     last conv of each block is zero-initialised: the subnet starts as the
     identity and the detector as without it. It is the only inference
-    overhead of the method: 2 * num_blocks * 9 * C * mid_channels weights
-    (1.18M for C = mid = 256, 1 block). One block is the default: on hard
-    synthetic VOC a second one changed neither sharp mAP nor mPC (3 seeds,
-    configs/blur_skd/README.md) and costs R50 S-KD training ~0.09x a
-    baseline step (x2.18 vs x2.09, same benchmark run).
+    overhead of the method: 2 * num_blocks * 9 * C * mid_channels weights.
+    One block is the default; configs/blur_skd/README.md has the ablation
+    against two and their cost.
 
     Args:
         in_channels (int): C, the width of every level.
