@@ -11,3 +11,5 @@ model = dict(
     student=_base_.model,
     teacher=dict(_base_.fgfi_teacher, config='configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'),
     distill_losses=_base_.fgfi_distill_losses)
+# the authors' 400 images without imitation at 4 images per step
+custom_hooks = [dict(type='DistillStartHook', begin_iter=100)]

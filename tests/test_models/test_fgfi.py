@@ -193,6 +193,27 @@ def test_fgfi_bad_input(tmp_path):
         build(wrapper)
 
 
+# ------------------------------------------------------------------ warm-up hook
+
+def test_distill_start_hook():
+    from types import SimpleNamespace
+
+    from skd_det.engine.hooks import DistillStartHook
+    hook = DistillStartHook(begin_iter=3)
+    assert [hook.scale_at(i) for i in range(5)] == [0, 0, 0, 1, 1]
+    assert DistillStartHook(begin_iter=0).scale_at(0) == 1
+    model = build(fgfi_cfg().model)
+    logged = {}
+    hub = SimpleNamespace(update_scalar=lambda k, v: logged.update({k: v}))
+    for it, scale in ((2, 0.0), (3, 1.0)):  # from runner.iter, as after --resume
+        hook.before_train_iter(SimpleNamespace(model=model, iter=it, max_iters=10,
+                                               message_hub=hub), 0)
+        assert model.distill_weight_scale == scale == logged['train/distill_weight_scale']
+    for bad in (-1, 2.5, True, None):
+        with pytest.raises(ValueError, match='DistillStartHook needs begin_iter >= 0'):
+            DistillStartHook(begin_iter=bad)
+
+
 # ------------------------------------------------------------- through the tools
 
 ENV = dict(OMP_NUM_THREADS='1')
@@ -220,10 +241,11 @@ def run(synthetic_voc, tmp_path_factory, run_tool):
                      '--data-root', synthetic_voc, '--work-dir', str(root / 'teacher'),
                      '--device', 'cpu', '--cfg-options', *OPTS])
     teacher = str(root / 'teacher' / 'epoch_1.pth')
+    # imitation from the second of the two iterations (DistillStartHook)
     _tool(run_tool, ['tools/train.py', osp.relpath(RETINA_CFG, REPO), '--data-root',
                      synthetic_voc, '--work-dir', str(root / 'fgfi'), '--device', 'cpu',
                      '--cfg-options', *OPTS, 'model.student.test_cfg.score_thr=0.0',
-                     f'model.teacher.checkpoint={teacher}'])
+                     f'model.teacher.checkpoint={teacher}', 'custom_hooks.0.begin_iter=1'])
     return root / 'fgfi', teacher
 
 
@@ -233,8 +255,9 @@ def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
     with open(path) as f:
         records = [r for r in map(json.loads, f) if 'loss' in r]
     assert len(records) == 2
-    for r in records:
-        assert r['distill.loss_feat'] > 0 and r['loss_cls'] > 0
+    assert [r['distill_weight_scale'] for r in records] == [0.0, 1.0]
+    assert records[0]['distill.loss_feat'] == 0 and records[1]['distill.loss_feat'] > 0
+    assert all(r['loss_cls'] > 0 for r in records)
     state = torch.load(str(work_dir / 'epoch_1.pth'), map_location='cpu',
                        weights_only=False)['state_dict']
     assert {k.split('.')[0] for k in state} == {'student', 'teacher'}

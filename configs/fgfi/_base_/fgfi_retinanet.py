@@ -12,3 +12,6 @@ custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
 fgfi_teacher = dict(type='FGFITeacher', checkpoint=None, psi=0.5, adapter_relu=True)
 # the authors' imitation weight (trainval_net_sup.py --ilw default 0.01)
 fgfi_distill_losses = dict(loss_feat=dict(type='FGFILoss', loss_weight=0.01))
+# the authors' code imitates from its 401st iteration of one image (--ws 400): 400 images are
+# 25 iterations of the 8 GPUs x 2 images here (the CPU leaves, 4 images per step, set 100)
+custom_hooks = [dict(type='DistillStartHook', begin_iter=25)]
