@@ -6,7 +6,7 @@ _base_ = './fcn_r18-d8_cpu_cityscapes.py'
 model = dict(
     backbone=dict(
         init_cfg=dict(type='Pretrained',
-                      checkpoint='~/.cache/skd_det/pretrained/resnet18_v1c_35526fd441.pth')))
+                      checkpoint='~/.cache/skd_det/pretrained/resnet18_v1c_439b45a3fa.pth')))
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

@@ -1,6 +1,7 @@
 # Copyright (c) skd_det contributors.
 """tools/misc/pretrain_backbone.py on a tiny budget: deterministic, cached, and loaded by
-mmdet's ``Pretrained`` init without missing or unexpected backbone keys."""
+mmdet's ``Pretrained`` init without missing or unexpected backbone keys; the ``*_pretrained``
+configs and studies of the pretrained-backbone proxy."""
 import os
 import os.path as osp
 
@@ -9,6 +10,7 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 FCN = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
+PRETRAINED = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py')
 TINY = ['--num-classes', '6', '--images', '4', '--epochs', '1', '--img-size', '64',
         '--batch-size', '2']
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -51,3 +53,58 @@ def test_pretrain_deep_stem_loads_into_mmseg_resnetv1c(tmp_path, load_tool):
     cfg = Config.fromfile(FCN).model.backbone.to_dict()
     assert cfg.pop('type') == 'ResNetV1c'
     load_checkpoint(ResNetV1c(**cfg), path, strict=True)
+
+
+@pytest.mark.parametrize('config,args', [
+    (PRETRAINED, []),
+    (osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py'), ['--deep-stem'])])
+def test_pretrained_config_points_at_the_tools_default_weights(config, args, load_tool):
+    from mmengine.config import Config
+    tool = load_tool('tools/misc/pretrain_backbone.py')
+    default = tool.cache_path(tool.parse_args(args))
+    checkpoint = Config.fromfile(config).model.backbone.init_cfg.checkpoint
+    # the config spells out the default cache root (SKD_DET_CACHE unset)
+    assert osp.relpath(default, tool.CACHE) == osp.relpath(checkpoint, '~/.cache/skd_det')
+
+
+def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import MODELS
+    from torch.nn.modules.batchnorm import _BatchNorm
+    weights = load_tool('tools/misc/pretrain_backbone.py').main(
+        TINY + ['--out', str(tmp_path / 'r18.pth')])
+    saved = torch.load(weights, weights_only=True)['state_dict']
+    cfg = Config.fromfile(PRETRAINED)
+    cfg.model.backbone.init_cfg.checkpoint = weights
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    # every backbone weight and BN statistic is the file's: none missing, none unexpected
+    state = model.backbone.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], saved[k]) for k in saved)
+    # mmdet's R50 recipe: stem and first stage frozen, BN statistics kept while training
+    model.train()
+    frozen = ('conv1.', 'bn1.', 'layer1.')
+    params = dict(model.backbone.named_parameters())
+    assert not any(p.requires_grad for k, p in params.items() if k.startswith(frozen))
+    assert all(p.requires_grad for k, p in params.items() if not k.startswith(frozen))
+    assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
+
+
+@pytest.mark.parametrize('study', ['frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
+                                   'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py'])
+def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path):
+    """The distillers' variants set up their student through cfg-options: its model and
+    schedule are exactly the pretrained baseline's, so the seeds pair up."""
+    from mmengine.config import Config
+    from skd_det.analysis import study as studies
+    runs = studies.plan_runs(studies.load_study(osp.join(REPO, 'configs', study)), str(tmp_path))
+    configs = {r.variant: Config.fromfile(r.config) for r in runs if r.seed == 0}
+    base = configs.pop('retinanet_pretrained')
+    (wrapper, ) = configs.values()
+    assert wrapper.model.student.to_dict() == base.model.to_dict()
+    for key in ('train_cfg', 'optim_wrapper', 'param_scheduler', 'randomness'):
+        assert wrapper[key] == base[key], key
