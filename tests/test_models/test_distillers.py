@@ -13,6 +13,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from skd_det.models.distillers.base import student_state_dict
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py')
@@ -77,9 +79,7 @@ def seg_batch(model, training=True):
 def plain_student(wrapper, student_cfg, build):
     """The base model built from its own config with the wrapper's student weights."""
     student = build(student_cfg)
-    state = {k[len('student.'):]: v for k, v in wrapper.state_dict().items()
-             if k.startswith('student.')}
-    student.load_state_dict(state, strict=True)
+    student.load_state_dict(student_state_dict(wrapper.state_dict()), strict=True)
     return student
 
 
@@ -146,6 +146,13 @@ def test_state_dict_has_two_prefixes(task, det, seg):
     assert {k.split('.')[0] for k in keys} == {'student', 'teacher'}
     assert {k[len('student.'):] for k in keys if k.startswith('student.')} == set(
         student.state_dict())
+
+
+def test_student_state_dict_strips_the_prefix_and_drops_the_rest():
+    state = {'student.backbone.w': 1, 'teacher.neck.w': 2, 'student.head.b': 3,
+             'studentx.w': 4}
+    assert list(student_state_dict(state).items()) == [('backbone.w', 1), ('head.b', 3)]
+    assert student_state_dict({'backbone.w': 1}) == {}
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])

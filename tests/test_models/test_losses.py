@@ -375,3 +375,23 @@ def test_feature_losses_check_their_levels_alike(name):
     else:
         with pytest.raises(ValueError, match=r'level 0 student shape \(2, 4, 8, 8\)'):
             loss(a, other)
+
+
+@pytest.mark.parametrize('reduction', ['none', 'mean', 'sum'])
+@pytest.mark.parametrize('avg_factor', [None, 7.0, 0.0])
+def test_reduce_loss_is_mmdets_weight_reduce_loss(reduction, avg_factor):
+    """The losses keep their own reduction (skd_det.models imports without
+    mmdet); it must be mmdet's rule, errors included."""
+    weight_reduce_loss = pytest.importorskip(
+        'mmdet.models.losses.utils').weight_reduce_loss
+    from skd_det.models.losses.utils import reduce_loss
+    loss = _rand(5, 3).abs()
+    if reduction == 'sum' and avg_factor is not None:
+        for fn in (reduce_loss, lambda *a: weight_reduce_loss(
+                a[0], None, a[1], a[2])):
+            with pytest.raises(ValueError, match='avg_factor'):
+                fn(loss, reduction, avg_factor)
+        return
+    torch.testing.assert_close(
+        reduce_loss(loss, reduction, avg_factor),
+        weight_reduce_loss(loss, None, reduction, avg_factor))

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from conftest import REPO
+from skd_det.models.distillers.base import student_state_dict
 
 LGD = 'configs/lgd/lgd_faster-rcnn_r18_fpn_cpu_voc0712.py'
 FRSKD = 'configs/frskd/frskd_faster-rcnn_r18_fpn_cpu_voc0712.py'
@@ -56,8 +57,7 @@ def batch(model, with_mask=False):
 def plain_student(wrapper, student_cfg):
     from mmdet.registry import MODELS
     student = MODELS.build(student_cfg)
-    student.load_state_dict({k[len('student.'):]: v for k, v in wrapper.state_dict().items()
-                             if k.startswith('student.')})
+    student.load_state_dict(student_state_dict(wrapper.state_dict()))
     return student
 
 

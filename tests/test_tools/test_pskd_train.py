@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import REPO
+from skd_det.models.distillers.base import student_state_dict
 
 DET_CFG = 'configs/pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/pskd/pskd_fcn_r18-d8_cpu_cityscapes.py'
@@ -79,8 +80,7 @@ def test_train_logs_alpha_and_the_soft_target_loss(task, runs):
     ckpt = _ckpt(runs[task] / last)
     snapshot = ckpt['pskd_snapshot']
     assert snapshot['refreshes'] == 2
-    student = {k[len('student.'):]: v for k, v in ckpt['state_dict'].items()
-               if k.startswith('student.')}
+    student = student_state_dict(ckpt['state_dict'])
     # refreshed at the end of the run, before the save: the final student
     assert snapshot['state_dict'].keys() == student.keys()
     assert all(torch.equal(snapshot['state_dict'][k], v) for k, v in student.items())

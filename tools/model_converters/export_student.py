@@ -32,7 +32,7 @@ from typing import Any, Set
 import torch
 from mmengine.config import Config
 
-from skd_det.models.distillers.base import STUDENT_PREFIX
+from skd_det.models.distillers.base import STUDENT_PREFIX, student_state_dict
 from skd_det.utils import InputError
 from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
@@ -121,8 +121,7 @@ def student_checkpoint(path: str) -> dict:
     # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists); the load
     # also checks that the file is a complete checkpoint
     ckpt, state = load_checkpoint_file(path)
-    weights = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items()
-                          if k.startswith(STUDENT_PREFIX))
+    weights = student_state_dict(state)
     if not weights:
         raise InputError(f'{path} has no {STUDENT_PREFIX}* weights: not a checkpoint of a '
                          f'{" or ".join(WRAPPERS)}')

@@ -30,8 +30,9 @@ detector, a snapshot of the student) is held as a plain attribute, as mmdet's
 the wrapper's state dict and ``parameters()``.
 """
 import copy
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -43,6 +44,15 @@ from .two_stage import RoIOutputs
 STUDENT_PREFIX = 'student.'
 TEACHER_PREFIX = 'teacher.'
 DISTILL_PREFIX = 'distill.'
+
+
+def student_state_dict(state_dict: Mapping[str, Any]) -> 'OrderedDict[str, Any]':
+    """The student's weights in a wrapper's state dict, ``student.`` removed
+    from their keys (empty when there are none): what the plain base model
+    loads."""
+    return OrderedDict((k[len(STUDENT_PREFIX):], v)
+                       for k, v in state_dict.items()
+                       if k.startswith(STUDENT_PREFIX))
 
 
 @dataclass

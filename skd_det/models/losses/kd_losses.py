@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
+from .utils import reduce_loss
+
 _REDUCTIONS = ('none', 'mean', 'sum')
 
 
@@ -32,25 +34,6 @@ def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
         raise ValueError(f'{name}: pred (student) shape {tuple(pred.shape)} '
                          f'and target (teacher) shape {tuple(target.shape)} '
                          f'must be equal and {dim}-D')
-
-
-def _reduce(loss: Tensor, reduction: str,
-            avg_factor: Optional[Union[float, Tensor]]) -> Tensor:
-    """mmdet's ``weight_reduce_loss`` rule for an already weighted loss.
-
-    Without ``avg_factor``: 'mean' / 'sum' / 'none'. With it: 'mean' gives
-    ``loss.sum() / avg_factor``, 'none' returns the loss, 'sum' is an error.
-    """
-    if avg_factor is None:
-        if reduction == 'mean':
-            return loss.mean()
-        return loss.sum() if reduction == 'sum' else loss
-    if reduction == 'mean':
-        eps = torch.finfo(torch.float32).eps
-        return loss.sum() / (avg_factor + eps)
-    if reduction == 'none':
-        return loss
-    raise ValueError('avg_factor can not be used with reduction="sum"')
 
 
 @MODELS.register_module()
@@ -116,7 +99,7 @@ class SoftmaxKDLoss(nn.Module):
         loss = loss * T**2
         if weight is not None:
             loss = loss * weight.float()
-        return self.loss_weight * _reduce(loss, reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
 
 
 @MODELS.register_module()
@@ -197,7 +180,7 @@ class SigmoidKDLoss(nn.Module):
         if weight is not None:
             weight = weight.float()
             loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
-        return self.loss_weight * _reduce(loss.sum(1), reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)
 
 
 @MODELS.register_module()

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .kd_losses import _reduce
+from .utils import reduce_loss
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -103,7 +103,7 @@ class SoftTargetCrossEntropyLoss(nn.Module):
                  F.log_softmax(pred.float(), dim=1)).sum(1)
         if weight is not None:
             loss = loss * weight.float()
-        return self.loss_weight * _reduce(loss, reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
 
 
 @MODELS.register_module()
@@ -194,4 +194,4 @@ class SoftTargetFocalLoss(nn.Module):
         if weight is not None:
             weight = weight.float()
             loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
-        return self.loss_weight * _reduce(loss.sum(1), reduction, avg_factor)
+        return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)

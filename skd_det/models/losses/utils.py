@@ -1,7 +1,8 @@
 # Copyright (c) skd_det contributors.
-"""Input handling the feature losses share."""
-from typing import List, Sequence, Tuple, Union
+"""What the losses share: input checks and the reduction."""
+from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 from torch import Tensor
 
 Features = Union[Tensor, Sequence[Tensor]]
@@ -48,3 +49,24 @@ def as_level_pairs(pred: Features,
                              f'{tuple(s.shape)} and teacher shape '
                              f'{tuple(t.shape)} {rule}')
     return list(zip(preds, targets))
+
+
+def reduce_loss(loss: Tensor, reduction: str,
+                avg_factor: Optional[Union[float, Tensor]]) -> Tensor:
+    """mmdet's ``weight_reduce_loss`` rule for an already weighted loss.
+
+    Without ``avg_factor``: 'mean' / 'sum' / 'none'. With it: 'mean' gives
+    ``loss.sum() / avg_factor``, 'none' returns the loss, 'sum' is an error.
+    Kept here rather than imported: these losses serve mmdet and mmseg
+    configs, and ``skd_det.models`` must import without either.
+    """
+    if avg_factor is None:
+        if reduction == 'mean':
+            return loss.mean()
+        return loss.sum() if reduction == 'sum' else loss
+    if reduction == 'mean':
+        eps = torch.finfo(torch.float32).eps
+        return loss.sum() / (avg_factor + eps)
+    if reduction == 'none':
+        return loss
+    raise ValueError('avg_factor can not be used with reduction="sum"')

@@ -12,7 +12,7 @@ from mmengine.registry import MODELS, DefaultScope
 from torch import Tensor
 
 from ..data_preprocessors.motion_blur_augment import sharp_views
-from ..distillers.base import STUDENT_PREFIX, BaseSelfTeacher, StudentOutputs
+from ..distillers.base import BaseSelfTeacher, StudentOutputs, student_state_dict
 from .utils import check_kd_avg_factor, kd_pairs, probe_input, probing
 
 #: The data preprocessor settings a teacher must share with the student: it
@@ -74,11 +74,7 @@ def _load_weights(model: nn.Module, path: str) -> None:
     # tools' allow_full_checkpoint_load explains; the user chose this file
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt)
-    if any(k.startswith(STUDENT_PREFIX) for k in state):
-        state = {
-            k[len(STUDENT_PREFIX):]: v
-            for k, v in state.items() if k.startswith(STUDENT_PREFIX)
-        }
+    state = student_state_dict(state) or state
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:

@@ -408,11 +408,11 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         teacher_feats = self.neck(student_feats)
         teacher_logits = self.head(
             _head_feats(self.neck, teacher_feats, self.head_input))
-        losses = {
-            f'decode.{k}': v
-            for k, v in self.head.loss_by_feat(teacher_logits,
-                                               data_samples).items()
-        }
+        # Imported here: only the segmentation teacher needs mmseg, and
+        # skd_det.models must import without it.
+        from mmseg.utils import add_prefix
+        losses = add_prefix(
+            self.head.loss_by_feat(teacher_logits, data_samples), 'decode')
         label = torch.stack([s.gt_sem_seg.data for s in data_samples])
 
         def to_label_size(logits: Tensor) -> Tensor:
