@@ -15,13 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skd_det.datasets.synthetic import (CITYSCAPES_CLASSES,
-                                        CITYSCAPES_LABEL_IDS, COCO_CATEGORIES,
-                                        VOC_CLASSES, class_styles,
-                                        generate_cityscapes, generate_coco,
-                                        generate_voc, mask_to_polygons,
-                                        mask_to_rle, render_scene,
-                                        render_street)
+from skd_det.datasets.synthetic import (CITYSCAPES_CLASSES, CITYSCAPES_LABEL_IDS, COCO_CATEGORIES,
+                                        VOC_CLASSES, class_styles, generate_cityscapes,
+                                        generate_coco, generate_voc, mask_to_polygons, mask_to_rle,
+                                        render_scene, render_street)
 from skd_det.datasets.synthetic.coco import _coco_annotation
 
 REPO = Path(__file__).resolve().parents[2]

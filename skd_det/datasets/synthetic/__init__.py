@@ -37,8 +37,7 @@ scenes), :mod:`.street` (Cityscapes scenes), :mod:`.masks` (COCO polygons and RL
 :mod:`.coco`, :mod:`.cityscapes`).
 """
 from .cityscapes import DEFAULT_CITYSCAPES_SIZE, generate_cityscapes
-from .classes import (CITYSCAPES_CLASSES, CITYSCAPES_LABEL_IDS,
-                      COCO_CATEGORIES, VOC_CLASSES)
+from .classes import CITYSCAPES_CLASSES, CITYSCAPES_LABEL_IDS, COCO_CATEGORIES, VOC_CLASSES
 from .coco import generate_coco
 from .masks import mask_to_polygons, mask_to_rle
 from .scene import DIFFICULTIES, Scene, SceneObject, render_scene

@@ -7,8 +7,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .styles import (Appearance, ClassStyle, hsv_colour, random_style,
-                     sample_appearance, texture_colours, unit_shape)
+from .styles import (Appearance, ClassStyle, hsv_colour, random_style, sample_appearance,
+                     texture_colours, unit_shape)
 
 
 class SceneObject(NamedTuple):

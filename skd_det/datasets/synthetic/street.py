@@ -6,14 +6,12 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .classes import (BICYCLE, BUILDING, BUS, CAR, EGO_VEHICLE, FENCE,
-                      MOTORCYCLE, PERSON, POLE, RIDER, ROAD, SIDEWALK, SKY,
-                      STATIC, TERRAIN, TRAFFIC_LIGHT, TRAFFIC_SIGN, TRAIN,
-                      TRUCK, VEGETATION, WALL)
-from .scene import (DIFFICULTY_SETTINGS, finish_image, make_item, paint_items,
-                    rasterize)
-from .styles import (UNIT_SHAPES, ClassStyle, hsv_colour, random_style,
-                     sample_appearance, texture_colours, unit_shape)
+from .classes import (BICYCLE, BUILDING, BUS, CAR, EGO_VEHICLE, FENCE, MOTORCYCLE, PERSON, POLE,
+                      RIDER, ROAD, SIDEWALK, SKY, STATIC, TERRAIN, TRAFFIC_LIGHT, TRAFFIC_SIGN,
+                      TRAIN, TRUCK, VEGETATION, WALL)
+from .scene import DIFFICULTY_SETTINGS, finish_image, make_item, paint_items, rasterize
+from .styles import (UNIT_SHAPES, ClassStyle, hsv_colour, random_style, sample_appearance,
+                     texture_colours, unit_shape)
 
 # Street-plausible identities keyed by labelId.
 _STREET_STYLES = {
@@ -160,10 +158,8 @@ def render_street(rng: np.random.Generator,
 
     def road_span(y):
         t = (y - horizon) / ground
-        return (vanish - road_half_top + t * (road_left - vanish +
-                                             road_half_top),
-                vanish + road_half_top + t * (road_right - vanish -
-                                             road_half_top))
+        return (vanish - road_half_top + t * (road_left - vanish + road_half_top),
+                vanish + road_half_top + t * (road_right - vanish - road_half_top))
 
     def perspective(y):
         """Scale of something standing at row ``y``: 1 at the bottom, small at the horizon."""

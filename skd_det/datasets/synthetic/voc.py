@@ -11,8 +11,7 @@ from PIL import Image
 from .classes import VOC_CLASSES
 from .scene import Scene, render_scene
 from .styles import class_styles
-from .writing import (check_args, image_size, prepare_out_dir, run_split,
-                      write_lines)
+from .writing import check_args, image_size, prepare_out_dir, run_split, write_lines
 
 _STYLES = class_styles(len(VOC_CLASSES))
 _VOID = 255

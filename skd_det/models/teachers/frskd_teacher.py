@@ -26,6 +26,7 @@ from .utils import (PROBE_SIZE, check_kd_avg_factor, check_loss_weight,
                     flatten_cls, num_pos_avg_factor, probe_input, probing,
                     rebuild_like, scale_losses)
 
+
 def _describe(feats: Sequence[Tensor]) -> str:
     """'5 levels of 64 channels' / '2 levels of [64, 512] channels'."""
     widths = [int(f.shape[1]) for f in feats]
