@@ -12,8 +12,14 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def toy_runner(work_dir, model, hook, iters, checkpoint_interval, by_epoch=False,
-               max_epochs=1, **kwargs):
+def toy_runner(work_dir,
+               model,
+               hook,
+               iters,
+               checkpoint_interval,
+               by_epoch=False,
+               max_epochs=1,
+               **kwargs):
     """An mmengine Runner training ``model`` (inputs: 2-vectors, batch 2) for ``iters``
     iterations in one pass over the data, as one epoch (``by_epoch``; ``max_epochs`` such
     passes) or ``max_iters`` (mmengine's iteration loop sleeps 2 s whenever it restarts the
@@ -23,8 +29,9 @@ def toy_runner(work_dir, model, hook, iters, checkpoint_interval, by_epoch=False
 
     import torch
     from mmengine.runner import Runner
-    train_cfg = dict(by_epoch=True, max_epochs=max_epochs) if by_epoch else dict(
-        by_epoch=False, max_iters=iters)
+    train_cfg = dict(
+        by_epoch=True, max_epochs=max_epochs) if by_epoch else dict(
+            by_epoch=False, max_iters=iters)
     return Runner(
         model=model,
         work_dir=str(work_dir),
@@ -76,8 +83,13 @@ def synthetic_cityscapes(tmp_path_factory):
 def _run_tool(args, env=None, timeout=900, cwd=REPO, unset=()):
     full_env = {k: v for k, v in os.environ.items() if k not in unset}
     full_env.update(PYTHONUNBUFFERED='1', **(env or {}))
-    return subprocess.run([sys.executable] + args, cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 @pytest.fixture(scope='session')
@@ -141,11 +153,15 @@ assert not [m for m in sys.modules if m.split('.')[0] == 'skd_det'], 'skd_det wa
 
 def _plain_predictions(jobs, out_dir):
     import torch
-    args = [[task, str(cfg), str(ckpt), osp.join(str(out_dir), f'plain_{i}.pt'), list(images)]
-            for i, (task, cfg, ckpt, images) in enumerate(jobs)]
+    args = [[task, str(cfg),
+             str(ckpt),
+             osp.join(str(out_dir), f'plain_{i}.pt'),
+             list(images)] for i, (task, cfg, ckpt, images) in enumerate(jobs)]
     # an export must load without the opt-out that full training checkpoints need
-    result = _run_tool(['-c', PARITY, json.dumps(args)], env=dict(OMP_NUM_THREADS='1'),
-                       cwd=str(out_dir), unset=('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', ))
+    result = _run_tool(['-c', PARITY, json.dumps(args)],
+                       env=dict(OMP_NUM_THREADS='1'),
+                       cwd=str(out_dir),
+                       unset=('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', ))
     assert result.returncode == 0, result.stderr[-3000:]
     return [torch.load(job[3], weights_only=False) for job in args]
 
@@ -202,8 +218,11 @@ def export_parity():
       (data samples or their ``to_dict()``), non-empty for detection.
     """
     return SimpleNamespace(
-        export=_export, exported_paths=_exported_paths, student_weights=_student_weights,
-        plain_predictions=_plain_predictions, model_predictions=_model_predictions,
+        export=_export,
+        exported_paths=_exported_paths,
+        student_weights=_student_weights,
+        plain_predictions=_plain_predictions,
+        model_predictions=_model_predictions,
         assert_same=_assert_same_predictions)
 
 

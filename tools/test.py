@@ -12,8 +12,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 import skd_det.evaluation  # noqa: F401  (any config may add the calibration metrics)
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
-                           check_launcher, load_config, setup_device)
+from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, check_launcher,
+                           load_config, setup_device)
 from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
 
@@ -24,17 +24,22 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='save painted predictions under this dir '
-                        '(inside the work dir\'s timestamp folder)')
+    parser.add_argument(
+        '--show-dir',
+        help='save painted predictions under this dir '
+        '(inside the work dir\'s timestamp folder)')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (flip)')
     parser.add_argument('--data-root', help='point every dataset and evaluator at this root')
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        help='default: CUDA when available, else CPU')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--device', choices=['cpu', 'cuda'], help='default: CUDA when available, else CPU')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -60,9 +65,9 @@ def _enable_visualization(cfg: Config, args) -> None:
 def _det_tta(cfg: Config) -> None:
     """mmdet's default flip TTA when the config defines none."""
     if 'tta_model' not in cfg:
-        cfg.tta_model = dict(type='DetTTAModel',
-                             tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
-                                          max_per_img=100))
+        cfg.tta_model = dict(
+            type='DetTTAModel',
+            tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
     if 'tta_pipeline' not in cfg:
         test_data_cfg = cfg.test_dataloader.dataset
         while 'dataset' in test_data_cfg:
@@ -72,14 +77,16 @@ def _det_tta(cfg: Config) -> None:
             type='TestTimeAug',
             transforms=[[dict(type='RandomFlip', prob=1.),
                          dict(type='RandomFlip', prob=0.)],
-                        [dict(type='PackDetInputs',
-                              meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                                         'scale_factor', 'flip', 'flip_direction'))]])
+                        [
+                            dict(
+                                type='PackDetInputs',
+                                meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                           'scale_factor', 'flip', 'flip_direction'))
+                        ]])
 
 
 def build_cfg(args) -> Config:
-    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root,
-                      args.work_dir)
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root, args.work_dir)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise InputError(f'--out {args.out}: the dump file must end with .pkl')
     cfg.load_from = args.checkpoint
@@ -103,7 +110,7 @@ def main():
         check_launcher(args.launcher)
         cfg = build_cfg(args)
         setup_device(cfg, args.device, amp=False)
-        check_datasets(cfg, ('test_dataloader',))
+        check_datasets(cfg, ('test_dataloader', ))
         _, state = load_checkpoint_file(args.checkpoint)
     except InputError as e:
         sys.exit(f'error: {e}')

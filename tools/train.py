@@ -10,11 +10,10 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import skd_det.engine  # noqa: F401  (registers CheckFiniteHook)
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
-                           check_launcher, load_config, setup_device)
-from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint,
-                                      last_complete_checkpoint, load_checkpoint_file,
-                                      resolve_resume)
+from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, check_launcher,
+                           load_config, setup_device)
+from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint, last_complete_checkpoint,
+                                      load_checkpoint_file, resolve_resume)
 
 
 def parse_args():
@@ -22,23 +21,41 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the learning rate with the total batch size')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from this checkpoint, or without a path from the latest '
-                        'checkpoint in the work dir')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a path from the latest '
+        'checkpoint in the work dir')
     parser.add_argument('--data-root', help='point every dataset and evaluator at this root')
-    parser.add_argument('--tensorboard', action='store_true',
-                        help='also log to tensorboard (<work_dir>/<timestamp>/vis_data)')
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        help='default: CUDA when available, else CPU')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings, key=value (e.g. randomness.seed=0)')
-    parser.add_argument('--check-finite-interval', type=int, default=1, metavar='N',
-                        help='stop when a loss or weight is NaN/inf, checked every N '
-                        'iterations (0: off; a CheckFiniteHook in the config wins)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log to tensorboard (<work_dir>/<timestamp>/vis_data)')
+    parser.add_argument(
+        '--device', choices=['cpu', 'cuda'], help='default: CUDA when available, else CPU')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings, key=value (e.g. randomness.seed=0)')
+    parser.add_argument(
+        '--check-finite-interval',
+        type=int,
+        default=1,
+        metavar='N',
+        help='stop when a loss or weight is NaN/inf, checked every N '
+        'iterations (0: off; a CheckFiniteHook in the config wins)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -47,8 +64,7 @@ def parse_args():
 
 
 def build_cfg(args) -> Config:
-    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root,
-                      args.work_dir)
+    cfg = load_config(args.config, args.launcher, args.cfg_options, args.data_root, args.work_dir)
     if args.tensorboard:
         backends = cfg.visualizer.setdefault('vis_backends', [])
         if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):

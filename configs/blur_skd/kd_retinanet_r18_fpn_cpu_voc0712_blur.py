@@ -7,9 +7,12 @@
 # (without one it keeps its random initialisation and a warning is logged).
 _base_ = './skd_retinanet_r18_fpn_cpu_voc0712_blur.py'
 model = dict(
-    teacher=dict(_delete_=True, type='FrozenTeacher',
-                 config=dict(_base_.model.student, neck=_base_.model.student.neck[0]),
-                 checkpoint=None, view='sharp', kd_avg_factor='num_pos'),
+    teacher=dict(
+        _delete_=True,
+        type='FrozenTeacher',
+        config=dict(_base_.model.student, neck=_base_.model.student.neck[0]),
+        checkpoint=None,
+        view='sharp',
+        kd_avg_factor='num_pos'),
     # the soft labels S-KD leaves off (README.md): teacher KD uses them, as measured
-    distill_losses=dict(
-        loss_kd=dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=0.3)))
+    distill_losses=dict(loss_kd=dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=0.3)))

@@ -13,10 +13,16 @@ model = dict(
     data_preprocessor=dict(
         _base_.model.data_preprocessor,
         batch_augments=[dict(type='MotionBlurBatchAugment', prob=1.0, keep_sharp=True)]),
-    student=dict(_base_.model,
-                 neck=[_base_.model.neck, dict(type='DeblurNeck', in_channels=256, num_blocks=1)]),
-    teacher=dict(type='BlurSKDTeacher', shared_head=True, teacher_deblur=False,
-                 kd_avg_factor='num_pos', loss_weight=1.0),
+    student=dict(
+        _base_.model,
+        neck=[_base_.model.neck,
+              dict(type='DeblurNeck', in_channels=256, num_blocks=1)]),
+    teacher=dict(
+        type='BlurSKDTeacher',
+        shared_head=True,
+        teacher_deblur=False,
+        kd_avg_factor='num_pos',
+        loss_weight=1.0),
     # hint only: the follow-up's soft labels (loss_kd=dict(type='SigmoidKDLoss', loss_weight=0.3),
     # the teacher's `kd_avg_factor` normalising) cost 5.6 sharp mAP / 3.8 mPC on hard synthetic VOC
     # (3 seeds, README.md); the pair stays available

@@ -34,12 +34,18 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type=dataset_type, data_root=data_root,
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                 ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline),
-            dict(type=dataset_type, data_root=data_root,
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-                 ann_file='ImageSets/Segmentation/aug.txt', pipeline=train_pipeline),
+            dict(
+                type=dataset_type,
+                data_root=data_root,
+                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                ann_file='ImageSets/Segmentation/train.txt',
+                pipeline=train_pipeline),
+            dict(
+                type=dataset_type,
+                data_root=data_root,
+                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+                ann_file='ImageSets/Segmentation/aug.txt',
+                pipeline=train_pipeline),
         ]))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -10,8 +10,11 @@ image_size = 512
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.1, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(image_size, image_size),
+        ratio_range=(0.1, 2.0),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=(image_size, image_size)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
@@ -20,8 +23,9 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 train_dataloader = dict(batch_size=16, num_workers=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
@@ -41,7 +45,11 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=0.0)
 ]
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002, update_buffers=True,
-         priority=49)
+    dict(
+        type='EMAHook',
+        ema_type='ExpMomentumEMA',
+        momentum=0.0002,
+        update_buffers=True,
+        priority=49)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=128)

@@ -11,8 +11,11 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.1, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(image_size, image_size),
+        ratio_range=(0.1, 2.0),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=(image_size, image_size)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
@@ -21,17 +24,26 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-voc_split = dict(type='VOCDataset', data_root='data/VOCdevkit/',
-                 filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-                 pipeline=train_pipeline)
-train_dataloader = dict(dataset=dict(dataset=dict(datasets=[
-    dict(**voc_split, ann_file='VOC2007/ImageSets/Main/trainval.txt',
-         data_prefix=dict(sub_data_root='VOC2007/')),
-    dict(**voc_split, ann_file='VOC2012/ImageSets/Main/trainval.txt',
-         data_prefix=dict(sub_data_root='VOC2012/')),
-])))
+voc_split = dict(
+    type='VOCDataset',
+    data_root='data/VOCdevkit/',
+    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    dataset=dict(
+        dataset=dict(datasets=[
+            dict(
+                **voc_split,
+                ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2007/')),
+            dict(
+                **voc_split,
+                ann_file='VOC2012/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2012/')),
+        ])))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -9,8 +9,8 @@ model = dict(
     type='SelfDistillDetector',
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.fgfi_teacher,
-                 config='configs/faster_rcnn/faster-rcnn_r34_fpn_cpu_voc0712.py'),
+    teacher=dict(
+        _base_.fgfi_teacher, config='configs/faster_rcnn/faster-rcnn_r34_fpn_cpu_voc0712.py'),
     distill_losses=_base_.fgfi_distill_losses)
 # the authors' 400 images without imitation at 4 images per step
 custom_hooks = [dict(type='DistillStartHook', begin_iter=100)]

@@ -17,8 +17,12 @@ model = dict(
         # pre-activation outputs: the teacher ReLUs them for its classifier (head_input
         # 'activated') and AttentionTransferLoss ReLUs both sides, so each sees the authors'
         # activated maps
-        neck=dict(type='BiFPNSeg', out_channels=_base_.width, num_layers=2,
-                  last_top_down_only=True, return_pre_activation=True)),
+        neck=dict(
+            type='BiFPNSeg',
+            out_channels=_base_.width,
+            num_layers=2,
+            last_top_down_only=True,
+            return_pre_activation=True)),
     distill_losses=dict(
         loss_feat=dict(type='AttentionTransferLoss', loss_weight=50.0),
         loss_kd=dict(type='PixelKLLoss', temperature=1.0, loss_weight=1.0)))

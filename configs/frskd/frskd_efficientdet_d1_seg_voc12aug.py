@@ -1,9 +1,9 @@
 # FRSKD (Ji et al., CVPR 2021) on EfficientDet-D1 segmentation, VOC2012 aug 512x512 crops, 20k
 # iterations, on the automl-style EfficientDet segmentation head (the authors' VOC result, 81.95 ->
 # 83.88 mIoU, is on their own model: frskd_effdet-seg_d1_voc12aug.py). The student is exactly
-# configs/efficientdet/efficientdet_d1_seg_voc12aug.py's model; as in the paper's model the teacher's
-# BiFPN (width 88) takes the student's own BiFPN outputs P3..P7 and its head is a copy of the
-# student's decode head. Authors' segmentation recipe: alpha=1, beta=50, T=1, distillation off
+# configs/efficientdet/efficientdet_d1_seg_voc12aug.py's model; as in the paper's model the
+# teacher's BiFPN (width 88) takes the student's own BiFPN outputs P3..P7 and its head is a copy of
+# the student's decode head. Authors' segmentation recipe: alpha=1, beta=50, T=1, distillation off
 # for the first 2/3 of the run, then a sigmoid ramp.
 _base_ = '../efficientdet/efficientdet_d1_seg_voc12aug.py'
 model = dict(

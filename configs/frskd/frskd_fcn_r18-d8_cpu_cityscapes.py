@@ -11,8 +11,8 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(type='FRSKDSegTeacher', in_indices=(0, 3),
-                 neck=dict(type='BiFPN', out_channels=128)),
+    teacher=dict(
+        type='FRSKDSegTeacher', in_indices=(0, 3), neck=dict(type='BiFPN', out_channels=128)),
     distill_losses=dict(
         loss_feat=dict(type='AttentionTransferLoss', loss_weight=50.0),
         loss_kd=dict(type='PixelKLLoss', temperature=1.0, loss_weight=1.0)))

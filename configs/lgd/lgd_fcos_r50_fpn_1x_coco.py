@@ -11,8 +11,7 @@ model = dict(
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
     # authors' FCOS R50 config: no context object (ADD_CONTEXT_BOX: False), 256-d, 8 heads
-    teacher=dict(type='LGDTeacher', label_encoder=dict(context=False), embed_dims=256,
-                 num_heads=8),
+    teacher=dict(type='LGDTeacher', label_encoder=dict(context=False), embed_dims=256, num_heads=8),
     distill_losses=dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0)))
 # authors: per-element gradient clipping at 1.0 (replaces the baseline's norm clipping at 35)
 optim_wrapper = dict(clip_grad=dict(_delete_=True, type='value', clip_value=1.0))

@@ -9,8 +9,7 @@ model = dict(
     # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=64,
-                 num_heads=8),
+    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=64, num_heads=8),
     distill_losses=dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0)))
 # the authors' phases (30k adapter warm-up, 20k frozen backbone of 180k iterations) as fractions
 # of the run; the CPU recipe's optimizer and gradient-norm clipping (10) are the baseline's, kept

@@ -12,8 +12,7 @@ model = dict(
     data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
     # authors' RetinaNet configs: context object on, 256-d embeddings, 8 heads
-    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=256,
-                 num_heads=8),
+    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=256, num_heads=8),
     distill_losses=dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0)))
 # authors: per-element gradient clipping at 1.0
 optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))

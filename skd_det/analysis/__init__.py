@@ -8,5 +8,6 @@ statistics, peak memory), ``robustness`` (mPC, rPC of corrupted test sets), ``lo
 (mmengine JSON logs), ``tables``, ``plotting``.
 ``paired`` (paired differences, paired-t intervals). OpenMMLab-facing: ``runtime``
 (configs, models, synthetic batches), ``benchmark``, ``results``, ``study`` and
-``study_report`` (the seed-study runner and its tables/plot). Nothing is imported here, so each module loads only what it needs.
+``study_report`` (the seed-study runner and its tables/plot). Nothing is imported here, so
+each module loads only what it needs.
 """

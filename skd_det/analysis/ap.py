@@ -8,8 +8,10 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 
-def voc_per_class(dets: List[List[np.ndarray]], annotations: List[dict],
-                  classes: Sequence[str], iou_thr: float = 0.5,
+def voc_per_class(dets: List[List[np.ndarray]],
+                  annotations: List[dict],
+                  classes: Sequence[str],
+                  iou_thr: float = 0.5,
                   eval_mode: str = '11points') -> Dict[str, object]:
     """``eval_map`` with ``VOCMetric``'s settings (legacy ``+1`` box sizes).
 
@@ -23,21 +25,31 @@ def voc_per_class(dets: List[List[np.ndarray]], annotations: List[dict],
         ``num_gts``, ``num_dets``, ``recall``, ``precision`` (the curve, by decreasing score).
     """
     from mmdet.evaluation.functional import eval_map
-    mean_ap, results = eval_map(dets, annotations, iou_thr=iou_thr, dataset=list(classes),
-                                logger='silent', eval_mode=eval_mode,
-                                use_legacy_coordinate=True, nproc=1)
+    mean_ap, results = eval_map(
+        dets,
+        annotations,
+        iou_thr=iou_thr,
+        dataset=list(classes),
+        logger='silent',
+        eval_mode=eval_mode,
+        use_legacy_coordinate=True,
+        nproc=1)
     per_class = {}
     for name, r in zip(classes, results):
-        per_class[name] = dict(ap=float(r['ap']) if r['num_gts'] else None,
-                               num_gts=int(r['num_gts']), num_dets=int(r['num_dets']),
-                               recall=np.asarray(r['recall']).ravel(),
-                               precision=np.asarray(r['precision']).ravel())
-    return dict(mAP=float(mean_ap), per_class=per_class,
-                protocol=f'Pascal VOC (mmdet eval_map, IoU {iou_thr}, {eval_mode})')
+        per_class[name] = dict(
+            ap=float(r['ap']) if r['num_gts'] else None,
+            num_gts=int(r['num_gts']),
+            num_dets=int(r['num_dets']),
+            recall=np.asarray(r['recall']).ravel(),
+            precision=np.asarray(r['precision']).ravel())
+    return dict(
+        mAP=float(mean_ap),
+        per_class=per_class,
+        protocol=f'Pascal VOC (mmdet eval_map, IoU {iou_thr}, {eval_mode})')
 
 
-def coco_per_class(coco_gt, detections: List[dict], img_ids: Sequence[int],
-                   cat_ids: Sequence[int], classes: Sequence[str]) -> Dict[str, object]:
+def coco_per_class(coco_gt, detections: List[dict], img_ids: Sequence[int], cat_ids: Sequence[int],
+                   classes: Sequence[str]) -> Dict[str, object]:
     """COCO bbox evaluation (pycocotools) broken down per class.
 
     Args:
@@ -72,9 +84,15 @@ def coco_per_class(coco_gt, detections: List[dict], img_ids: Sequence[int],
             ap, ap50 = float(p.mean()), float(p[0].mean())
             aps.append(ap)
             ap50s.append(ap50)
-        per_class[name] = dict(ap=ap, ap50=ap50, num_gts=num_gts,
-                               num_dets=sum(d['category_id'] == cat_id for d in detections),
-                               recall=recall_points, precision=p[0])
-    return dict(mAP=float(np.mean(aps)) if aps else float('nan'),
-                AP50=float(np.mean(ap50s)) if ap50s else float('nan'), per_class=per_class,
-                protocol='COCO (pycocotools, AP@[.5:.95], all areas, 100 detections)')
+        per_class[name] = dict(
+            ap=ap,
+            ap50=ap50,
+            num_gts=num_gts,
+            num_dets=sum(d['category_id'] == cat_id for d in detections),
+            recall=recall_points,
+            precision=p[0])
+    return dict(
+        mAP=float(np.mean(aps)) if aps else float('nan'),
+        AP50=float(np.mean(ap50s)) if ap50s else float('nan'),
+        per_class=per_class,
+        protocol='COCO (pycocotools, AP@[.5:.95], all areas, 100 detections)')

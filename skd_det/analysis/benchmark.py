@@ -73,9 +73,9 @@ def _complexity(run: _Run, batch_size: int, img_size, seed: int) -> Dict[str, di
         one = model.data_preprocessor(_batch(run, 1, img_size, seed), False)
         student.eval()
         try:
-            flops['student'] = count_flops(
-                student, lambda m, x: m(x, one['data_samples'], mode='tensor'),
-                [one['inputs']])
+            flops['student'] = count_flops(student,
+                                           lambda m, x: m(x, one['data_samples'], mode='tensor'),
+                                           [one['inputs']])
         except Exception as e:  # a forward the tracer cannot follow: report, do not stop
             notes.append(f'student FLOPs not traceable: {type(e).__name__}: {e}')
         model.train()
@@ -83,9 +83,8 @@ def _complexity(run: _Run, batch_size: int, img_size, seed: int) -> Dict[str, di
             data = model.data_preprocessor(_batch(run, batch_size, img_size, seed), True)
 
             def training_flops(module):
-                return count_flops(
-                    module, lambda m, x: total_loss(m.loss(x, data['data_samples'])),
-                    [data['inputs']])
+                return count_flops(module, lambda m, x: total_loss(m.loss(x, data['data_samples'])),
+                                   [data['inputs']])
 
             try:
                 flops['training_only'] = (training_flops(model) -
@@ -110,10 +109,16 @@ def _build_runs(labels, configs, cfgs, device, seed, build_optim: bool) -> List[
     return runs
 
 
-def benchmark_train(configs: Sequence[str], iters: int, warmup: int,
-                    batch_size: Optional[int] = None, img_size: Optional[Sequence[int]] = None,
-                    device: Optional[str] = None, cfg_options: Optional[dict] = None,
-                    seed: int = 0, mem_iters: int = 3, progress: bool = True) -> dict:
+def benchmark_train(configs: Sequence[str],
+                    iters: int,
+                    warmup: int,
+                    batch_size: Optional[int] = None,
+                    img_size: Optional[Sequence[int]] = None,
+                    device: Optional[str] = None,
+                    cfg_options: Optional[dict] = None,
+                    seed: int = 0,
+                    mem_iters: int = 3,
+                    progress: bool = True) -> dict:
     """Time training steps (``train_step``: preprocessing, loss forward, backward and the
     config's optimizer wrapper update) of several configs, interleaved.
 
@@ -151,8 +156,7 @@ def benchmark_train(configs: Sequence[str], iters: int, warmup: int,
                     run.model.train_step(data, run.optim_wrapper)
                 except Exception as e:
                     if it == 0:
-                        raise _first_failure(run, 'a training step', batch_size, size,
-                                             e) from None
+                        raise _first_failure(run, 'a training step', batch_size, size, e) from None
                     raise
                 _sync(dev)
                 if it >= warmup:
@@ -177,26 +181,48 @@ def benchmark_train(configs: Sequence[str], iters: int, warmup: int,
     memory = []
     for state, run_peaks in zip(states, peaks):
         step = int(np.median(run_peaks)) if run_peaks else None
-        memory.append(dict(state=state, step_peak=step, step_peaks=run_peaks,
-                           peak=state + step if step is not None else None))
+        memory.append(
+            dict(
+                state=state,
+                step_peak=step,
+                step_peaks=run_peaks,
+                peak=state + step if step is not None else None))
 
     entries = []
     for run, mem in zip(runs, memory):
         info = complexity[run.config]
-        entries.append(dict(label=run.label, config=run.config, task=run.task,
-                            time=summarize(run.times), times=run.times, memory=mem,
-                            params=info['params'], flops=info['flops'], notes=info['notes']))
-    _add_ratios(entries, {
-        'time': lambda e: e['time']['median'],
-        'peak_memory': lambda e: e['memory']['peak'],
-        'params_student': lambda e: e['params']['student'],
-        'params_training_only': lambda e: e['params']['training_only'],
-        'flops_student': lambda e: e['flops']['student'],
-        'flops_training_only': lambda e: e['flops']['training_only'],
-    })
-    return dict(kind='train', device=str(dev), torch=torch.__version__,
-                threads=torch.get_num_threads(), batch_size=batch_size, img_size=list(size),
-                iters=iters, warmup=warmup, mem_iters=mem_iters, seed=seed, configs=entries)
+        entries.append(
+            dict(
+                label=run.label,
+                config=run.config,
+                task=run.task,
+                time=summarize(run.times),
+                times=run.times,
+                memory=mem,
+                params=info['params'],
+                flops=info['flops'],
+                notes=info['notes']))
+    _add_ratios(
+        entries, {
+            'time': lambda e: e['time']['median'],
+            'peak_memory': lambda e: e['memory']['peak'],
+            'params_student': lambda e: e['params']['student'],
+            'params_training_only': lambda e: e['params']['training_only'],
+            'flops_student': lambda e: e['flops']['student'],
+            'flops_training_only': lambda e: e['flops']['training_only'],
+        })
+    return dict(
+        kind='train',
+        device=str(dev),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        batch_size=batch_size,
+        img_size=list(size),
+        iters=iters,
+        warmup=warmup,
+        mem_iters=mem_iters,
+        seed=seed,
+        configs=entries)
 
 
 def _add_ratios(entries: List[dict], getters: dict) -> None:
@@ -238,9 +264,13 @@ def _compare_outputs(ref, other) -> Tuple[bool, float]:
     return ok, worst
 
 
-def benchmark_inference(models: Sequence[Tuple[str, str]], iters: int, warmup: int,
-                        batch_size: int = 1, img_size: Optional[Sequence[int]] = None,
-                        device: Optional[str] = None, seed: int = 0,
+def benchmark_inference(models: Sequence[Tuple[str, str]],
+                        iters: int,
+                        warmup: int,
+                        batch_size: int = 1,
+                        img_size: Optional[Sequence[int]] = None,
+                        device: Optional[str] = None,
+                        seed: int = 0,
                         progress: bool = True) -> dict:
     """Time ``test_step`` (preprocessing + predict, no gradients) of models given as
     ``(config, checkpoint)``, interleaved on the same batches, and compare every model's
@@ -276,8 +306,7 @@ def benchmark_inference(models: Sequence[Tuple[str, str]], iters: int, warmup: i
                         outputs.append(run.model.test_step(data))
                     except Exception as e:
                         if it == 0:
-                            raise _first_failure(run, 'predict', batch_size, size,
-                                                 e) from None
+                            raise _first_failure(run, 'predict', batch_size, size, e) from None
                         raise
                     _sync(dev)
                     if it >= warmup:
@@ -302,11 +331,25 @@ def benchmark_inference(models: Sequence[Tuple[str, str]], iters: int, warmup: i
             worst = max(worst, diff)
     if bar is not None:
         sys.stderr.write('\n')
-    entries = [dict(label=run.label, config=run.config, checkpoint=ckpt,
-                    time=summarize(run.times), times=run.times)
-               for run, (_, ckpt) in zip(runs, models)]
+    entries = [
+        dict(
+            label=run.label,
+            config=run.config,
+            checkpoint=ckpt,
+            time=summarize(run.times),
+            times=run.times) for run, (_, ckpt) in zip(runs, models)
+    ]
     _add_ratios(entries, {'time': lambda e: e['time']['median']})
-    return dict(kind='inference', device=str(dev), torch=torch.__version__,
-                threads=torch.get_num_threads(), batch_size=batch_size, img_size=list(size),
-                iters=iters, warmup=warmup, seed=seed, configs=entries,
-                outputs_match=match if len(runs) > 1 else None, max_abs_diff=worst)
+    return dict(
+        kind='inference',
+        device=str(dev),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        batch_size=batch_size,
+        img_size=list(size),
+        iters=iters,
+        warmup=warmup,
+        seed=seed,
+        configs=entries,
+        outputs_match=match if len(runs) > 1 else None,
+        max_abs_diff=worst)

@@ -42,9 +42,10 @@ def calibration_bins(conf, correct, num_bins: int = NUM_BINS) -> Dict[str, np.nd
     """Per-bin sample count, sum of confidences and number of correct samples."""
     conf, correct = _check(conf, correct)
     idx = bin_index(conf, num_bins)
-    return dict(count=np.bincount(idx, minlength=num_bins).astype(np.float64),
-                conf_sum=np.bincount(idx, weights=conf, minlength=num_bins),
-                correct_sum=np.bincount(idx, weights=correct, minlength=num_bins))
+    return dict(
+        count=np.bincount(idx, minlength=num_bins).astype(np.float64),
+        conf_sum=np.bincount(idx, weights=conf, minlength=num_bins),
+        correct_sum=np.bincount(idx, weights=correct, minlength=num_bins))
 
 
 def ece_from_bins(bins: Dict[str, np.ndarray]) -> float:
@@ -65,9 +66,13 @@ def reliability_table(bins: Dict[str, np.ndarray]) -> List[dict]:
     rows = []
     for b in range(num_bins):
         n = bins['count'][b]
-        rows.append(dict(lo=b / num_bins, hi=(b + 1) / num_bins, count=int(n),
-                         confidence=float(bins['conf_sum'][b] / n) if n else None,
-                         accuracy=float(bins['correct_sum'][b] / n) if n else None))
+        rows.append(
+            dict(
+                lo=b / num_bins,
+                hi=(b + 1) / num_bins,
+                count=int(n),
+                confidence=float(bins['conf_sum'][b] / n) if n else None,
+                accuracy=float(bins['correct_sum'][b] / n) if n else None))
     return rows
 
 
@@ -150,23 +155,26 @@ class CalibrationHistogram:
     def bins(self) -> Dict[str, np.ndarray]:
         """The ``num_bins`` ECE bins (as :func:`calibration_bins` returns them)."""
         shape = (self.num_bins, self.resolution)
-        return dict(count=self.count.reshape(shape).sum(1),
-                    conf_sum=self.conf_sum.reshape(shape).sum(1),
-                    correct_sum=self.correct_sum.reshape(shape).sum(1))
+        return dict(
+            count=self.count.reshape(shape).sum(1),
+            conf_sum=self.conf_sum.reshape(shape).sum(1),
+            correct_sum=self.correct_sum.reshape(shape).sum(1))
 
     def aurc(self) -> Dict[str, float]:
         counts = self.count[::-1]
         errors = (self.count - self.correct_sum)[::-1]
         value = aurc_from_groups(counts, errors)
         num_wrong = float(errors.sum())
-        return dict(aurc=value,
-                    eaurc=value - _oracle_aurc(self.count.sum() - num_wrong, num_wrong))
+        return dict(aurc=value, eaurc=value - _oracle_aurc(self.count.sum() - num_wrong, num_wrong))
 
 
 def calibration_summary(bins: Dict[str, np.ndarray], aurc_values: Dict[str, float]) -> dict:
     """The numbers reported for a set of predictions: ECE, AURC, E-AURC, accuracy, count."""
     n = float(bins['count'].sum())
-    return dict(ece=ece_from_bins(bins), aurc=aurc_values['aurc'], eaurc=aurc_values['eaurc'],
-                accuracy=float(bins['correct_sum'].sum() / n) if n else float('nan'),
-                mean_confidence=float(bins['conf_sum'].sum() / n) if n else float('nan'),
-                num_samples=int(n))
+    return dict(
+        ece=ece_from_bins(bins),
+        aurc=aurc_values['aurc'],
+        eaurc=aurc_values['eaurc'],
+        accuracy=float(bins['correct_sum'].sum() / n) if n else float('nan'),
+        mean_confidence=float(bins['conf_sum'].sum() / n) if n else float('nan'),
+        num_samples=int(n))

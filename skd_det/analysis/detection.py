@@ -28,7 +28,12 @@ def bbox_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.)
 
 
-def match_detections(bboxes, scores, labels, gt_bboxes, gt_labels, gt_ignore=None,
+def match_detections(bboxes,
+                     scores,
+                     labels,
+                     gt_bboxes,
+                     gt_labels,
+                     gt_ignore=None,
                      iou_thr: float = 0.5) -> np.ndarray:
     """Status of each detection of one image: ``TP`` (1), ``FP`` (0) or ``IGNORED`` (-1).
 
@@ -40,8 +45,9 @@ def match_detections(bboxes, scores, labels, gt_bboxes, gt_labels, gt_ignore=Non
     scores = np.asarray(scores, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel()
     gt_labels = np.asarray(gt_labels).ravel()
-    gt_ignore = (np.zeros(gt_labels.size, bool) if gt_ignore is None else
-                 np.asarray(gt_ignore, bool).ravel())
+    gt_ignore = (
+        np.zeros(gt_labels.size, bool)
+        if gt_ignore is None else np.asarray(gt_ignore, bool).ravel())
     status = np.full(scores.size, FP, dtype=np.int8)
     if scores.size == 0 or gt_labels.size == 0:
         return status
@@ -69,8 +75,9 @@ def foreground_flags(bboxes, gt_bboxes, gt_ignore=None, iou_thr: float = 0.5) ->
     gt_bboxes = np.asarray(gt_bboxes).reshape(-1, 4)
     if n == 0 or gt_bboxes.shape[0] == 0:
         return flags
-    gt_ignore = (np.zeros(gt_bboxes.shape[0], bool) if gt_ignore is None else
-                 np.asarray(gt_ignore, bool).ravel())
+    gt_ignore = (
+        np.zeros(gt_bboxes.shape[0], bool)
+        if gt_ignore is None else np.asarray(gt_ignore, bool).ravel())
     hits = bbox_iou(bboxes, gt_bboxes) >= iou_thr
     flags[(hits & gt_ignore[None]).any(1)] = -1
     flags[(hits & ~gt_ignore[None]).any(1)] = 1
@@ -101,14 +108,22 @@ def precision_recall_f1(status: np.ndarray, scores: np.ndarray, labels: np.ndarr
             f1 = float('nan')
         else:
             f1 = 2 * precision * recall / (precision + recall) if tp else 0.
-        return dict(precision=float(precision), recall=float(recall), f1=float(f1),
-                    tp=int(tp), fp=int(fp), num_gts=int(gts))
+        return dict(
+            precision=float(precision),
+            recall=float(recall),
+            f1=float(f1),
+            tp=int(tp),
+            fp=int(fp),
+            num_gts=int(gts))
 
-    return dict(per_class=[prf(tp[c], fp[c], gts[c]) for c in range(num_classes)],
-                overall=prf(tp.sum(), fp.sum(), gts.sum()))
+    return dict(
+        per_class=[prf(tp[c], fp[c], gts[c]) for c in range(num_classes)],
+        overall=prf(tp.sum(), fp.sum(), gts.sum()))
 
 
-def detection_confusion_matrix(images: List[dict], num_classes: int, score_thr: float = 0.3,
+def detection_confusion_matrix(images: List[dict],
+                               num_classes: int,
+                               score_thr: float = 0.3,
                                iou_thr: float = 0.5) -> np.ndarray:
     """Confusion matrix (num_classes + 1)^2 with a background row and column, by the logic of
     mmdet's ``tools/analysis_tools/confusion_matrix.py``: every detection above ``score_thr``

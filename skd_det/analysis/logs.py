@@ -44,16 +44,19 @@ def read_records(work_dir: str) -> List[dict]:
 
 
 def is_metric_record(record: dict) -> bool:
-    return 'lr' not in record and not any(k.startswith('loss') for k in record) and any(
-        k not in NOT_METRICS for k in record)
+    return 'lr' not in record and not any(k.startswith('loss')
+                                          for k in record) and any(k not in NOT_METRICS
+                                                                   for k in record)
 
 
 def final_metrics(records: Sequence[dict]) -> Dict[str, float]:
     """Metrics of the last validation/test record."""
     for record in reversed(records):
         if is_metric_record(record):
-            return {k: v for k, v in record.items()
-                    if k not in NOT_METRICS and isinstance(v, (int, float))}
+            return {
+                k: v
+                for k, v in record.items() if k not in NOT_METRICS and isinstance(v, (int, float))
+            }
     return {}
 
 
@@ -77,8 +80,10 @@ def group_name(run: str, regex: str = DEFAULT_GROUP_REGEX) -> str:
     return (m.group(1) if m.re.groups else m.group(0)) or run
 
 
-def mean_std_rows(runs: Dict[str, Dict[str, float]], groups: Dict[str, str],
-                  metrics: Optional[Sequence[str]] = None, scale: float = 1.,
+def mean_std_rows(runs: Dict[str, Dict[str, float]],
+                  groups: Dict[str, str],
+                  metrics: Optional[Sequence[str]] = None,
+                  scale: float = 1.,
                   digits: int = 2) -> Tuple[List[str], List[list], dict]:
     """Rows ``group, n, metric...`` with ``mean ± std`` cells (sample std, ddof=1; a lone
     run shows its value). Returns headers, rows and the numbers."""
@@ -97,9 +102,9 @@ def mean_std_rows(runs: Dict[str, Dict[str, float]], groups: Dict[str, str],
                 continue
             mean = float(values.mean())
             std = float(values.std(ddof=1)) if values.size > 1 else None
-            numbers[group][metric] = dict(mean=mean, std=std, n=int(values.size),
-                                          values=values.tolist())
-            row.append(f'{mean:.{digits}f}' if std is None else
-                       f'{mean:.{digits}f} ± {std:.{digits}f}')
+            numbers[group][metric] = dict(
+                mean=mean, std=std, n=int(values.size), values=values.tolist())
+            row.append(f'{mean:.{digits}f}' if std is
+                       None else f'{mean:.{digits}f} ± {std:.{digits}f}')
         rows.append(row)
     return ['group', 'runs'] + list(metrics), rows, numbers

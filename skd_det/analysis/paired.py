@@ -23,7 +23,8 @@ def t_interval(values, confidence: float = 0.95) -> Dict[str, Optional[float]]:
     return out
 
 
-def paired_difference(baseline: Mapping[int, float], other: Mapping[int, float],
+def paired_difference(baseline: Mapping[int, float],
+                      other: Mapping[int, float],
                       confidence: float = 0.95) -> Optional[dict]:
     """``other - baseline`` over the seeds both have a value for (dicts seed -> value).
 
@@ -36,8 +37,13 @@ def paired_difference(baseline: Mapping[int, float], other: Mapping[int, float],
     if not seeds:
         return None
     deltas = [other[s] - baseline[s] for s in seeds]
-    out = dict(test=PAIRED_TEST, confidence=confidence, seeds=seeds, deltas=deltas,
-               **t_interval(deltas, confidence), p_value=None)
+    out = dict(
+        test=PAIRED_TEST,
+        confidence=confidence,
+        seeds=seeds,
+        deltas=deltas,
+        **t_interval(deltas, confidence),
+        p_value=None)
     if out['std']:  # a zero spread has no t statistic
         t = out['mean'] / (out['std'] / np.sqrt(out['n']))
         out['p_value'] = float(2 * stats.t.sf(abs(t), out['n'] - 1))

@@ -46,8 +46,12 @@ def plot_pr_curves(curves: Dict[str, dict], path: str, title: str) -> str:
     return save_figure(fig, path)
 
 
-def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str, title: str,
-                          xlabel: str = 'prediction', ylabel: str = 'ground truth') -> str:
+def plot_confusion_matrix(cm: np.ndarray,
+                          labels: Sequence[str],
+                          path: str,
+                          title: str,
+                          xlabel: str = 'prediction',
+                          ylabel: str = 'ground truth') -> str:
     """Row-normalised confusion matrix in percent (each row: where that class went)."""
     cm = np.asarray(cm, dtype=np.float64)
     with np.errstate(invalid='ignore', divide='ignore'):
@@ -66,8 +70,14 @@ def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str, titl
         for i in range(n):
             for j in range(n):
                 if cm[i, j]:
-                    ax.text(j, i, f'{pct[i, j]:.0f}', ha='center', va='center', fontsize=6,
-                            color='w' if pct[i, j] < 60 else 'k')
+                    ax.text(
+                        j,
+                        i,
+                        f'{pct[i, j]:.0f}',
+                        ha='center',
+                        va='center',
+                        fontsize=6,
+                        color='w' if pct[i, j] < 60 else 'k')
     return save_figure(fig, path)
 
 
@@ -79,13 +89,20 @@ def plot_reliability(rows: List[dict], ece: float, path: str, title: str) -> str
     acc = np.array([r['accuracy'] if r['count'] else 0. for r in rows])
     conf = np.array([r['confidence'] if r['count'] else 0. for r in rows])
     counts = np.array([r['count'] for r in rows])
-    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(4.5, 5.5), sharex=True,
-                                   gridspec_kw=dict(height_ratios=[3, 1]))
+    fig, (ax, ax_n) = plt.subplots(
+        2, 1, figsize=(4.5, 5.5), sharex=True, gridspec_kw=dict(height_ratios=[3, 1]))
     filled = counts > 0
-    ax.bar(lo[filled], acc[filled], width=width, align='edge', edgecolor='k',
-           label='accuracy')
-    ax.bar(lo[filled], conf[filled] - acc[filled], bottom=acc[filled], width=width,
-           align='edge', color='tab:red', alpha=0.35, hatch='//', label='gap to confidence')
+    ax.bar(lo[filled], acc[filled], width=width, align='edge', edgecolor='k', label='accuracy')
+    ax.bar(
+        lo[filled],
+        conf[filled] - acc[filled],
+        bottom=acc[filled],
+        width=width,
+        align='edge',
+        color='tab:red',
+        alpha=0.35,
+        hatch='//',
+        label='gap to confidence')
     ax.plot([0, 1], [0, 1], 'k--', lw=1, label='perfect calibration')
     ax.set_ylim(0, 1)
     ax.set_ylabel('accuracy')
@@ -111,8 +128,11 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, path: str, title: str
     return save_figure(fig, path)
 
 
-def plot_curves(series: Dict[str, Tuple[np.ndarray, np.ndarray]], groups: Dict[str, str],
-                path: str, ylabel: str, xlabel: str = 'iteration',
+def plot_curves(series: Dict[str, Tuple[np.ndarray, np.ndarray]],
+                groups: Dict[str, str],
+                path: str,
+                ylabel: str,
+                xlabel: str = 'iteration',
                 title: Optional[str] = None) -> str:
     """Lines ``name -> (x, y)``, one colour per group (``groups``: name -> group)."""
     colors = {g: f'C{i}' for i, g in enumerate(dict.fromkeys(groups.values()))}

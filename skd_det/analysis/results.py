@@ -20,8 +20,8 @@ from . import plotting, runtime
 from .ap import coco_per_class, voc_per_class
 from .calibration import (CalibrationHistogram, aurc, calibration_bins, calibration_summary,
                           reliability_table)
-from .detection import (IGNORED, TP, detection_confusion_matrix, foreground_flags,
-                        match_detections, precision_recall_f1)
+from .detection import (IGNORED, TP, detection_confusion_matrix, foreground_flags, match_detections,
+                        precision_recall_f1)
 from .roc import roc_auc, roc_curve
 from .segmentation import iou_from_confusion, pixel_confidence, seg_confusion_matrix
 from .tables import fmt, markdown_table
@@ -90,20 +90,21 @@ def _detection_images(results: list, dataset, path: str, config: str) -> List[di
         raise InputError(f'{path} has no pred_instances: not detection results (segmentation '
                          f'ones?), but {config} is a detection config')
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    order = _align(results, [r.get('img_id') for r in results],
-                   [info['img_id'] for info in infos], 'image id', path, config)
+    order = _align(results, [r.get('img_id') for r in results], [info['img_id'] for info in infos],
+                   'image id', path, config)
     images = []
     for res, idx in zip(results, order):
         pred, info = res['pred_instances'], infos[idx]
         gts = info['instances']
-        images.append(dict(
-            img_id=info['img_id'],
-            bboxes=_numpy(pred['bboxes']).reshape(-1, 4).astype(np.float64),
-            scores=_numpy(pred['scores']).astype(np.float64),
-            labels=_numpy(pred['labels']).astype(np.int64),
-            gt_bboxes=np.array([g['bbox'] for g in gts], dtype=np.float64).reshape(-1, 4),
-            gt_labels=np.array([g['bbox_label'] for g in gts], dtype=np.int64),
-            gt_ignore=np.array([bool(g.get('ignore_flag', 0)) for g in gts], dtype=bool)))
+        images.append(
+            dict(
+                img_id=info['img_id'],
+                bboxes=_numpy(pred['bboxes']).reshape(-1, 4).astype(np.float64),
+                scores=_numpy(pred['scores']).astype(np.float64),
+                labels=_numpy(pred['labels']).astype(np.int64),
+                gt_bboxes=np.array([g['bbox'] for g in gts], dtype=np.float64).reshape(-1, 4),
+                gt_labels=np.array([g['bbox_label'] for g in gts], dtype=np.int64),
+                gt_ignore=np.array([bool(g.get('ignore_flag', 0)) for g in gts], dtype=bool)))
     return images
 
 
@@ -118,10 +119,14 @@ def _per_class_ap(cfg: Config, dataset, images: List[dict], classes) -> dict:
         for img in images:
             for box, score, label in zip(img['bboxes'], img['scores'], img['labels']):
                 x1, y1, x2, y2 = box.tolist()
-                dets.append(dict(image_id=img['img_id'], category_id=dataset.cat_ids[label],
-                                 bbox=[x1, y1, x2 - x1, y2 - y1], score=float(score)))
-        return coco_per_class(coco_gt, dets, [img['img_id'] for img in images],
-                              dataset.cat_ids, classes)
+                dets.append(
+                    dict(
+                        image_id=img['img_id'],
+                        category_id=dataset.cat_ids[label],
+                        bbox=[x1, y1, x2 - x1, y2 - y1],
+                        score=float(score)))
+        return coco_per_class(coco_gt, dets, [img['img_id'] for img in images], dataset.cat_ids,
+                              classes)
     voc = [e for e in _evaluators(cfg) if e.get('type') == 'VOCMetric']
     iou = voc[0].get('iou_thrs', 0.5) if voc else 0.5
     eval_mode = voc[0].get('eval_mode', '11points') if voc else 'area'
@@ -130,35 +135,44 @@ def _per_class_ap(cfg: Config, dataset, images: List[dict], classes) -> dict:
         det = np.hstack([img['bboxes'], img['scores'][:, None]])
         dets.append([det[img['labels'] == c] for c in range(len(classes))])
         keep = ~img['gt_ignore']
-        anns.append(dict(bboxes=img['gt_bboxes'][keep], labels=img['gt_labels'][keep],
-                         bboxes_ignore=img['gt_bboxes'][~keep],
-                         labels_ignore=img['gt_labels'][~keep]))
-    return voc_per_class(dets, anns, classes, iou[0] if isinstance(iou, list) else iou,
-                         eval_mode)
+        anns.append(
+            dict(
+                bboxes=img['gt_bboxes'][keep],
+                labels=img['gt_labels'][keep],
+                bboxes_ignore=img['gt_bboxes'][~keep],
+                labels_ignore=img['gt_labels'][~keep]))
+    return voc_per_class(dets, anns, classes, iou[0] if isinstance(iou, list) else iou, eval_mode)
 
 
-def analyze_detection(cfg: Config, config: str, results: list, path: str, out_dir: str,
-                      score_thr: float = 0.3, iou_thr: float = 0.5) -> dict:
+def analyze_detection(cfg: Config,
+                      config: str,
+                      results: list,
+                      path: str,
+                      out_dir: str,
+                      score_thr: float = 0.3,
+                      iou_thr: float = 0.5) -> dict:
     dataset = build_test_dataset(cfg)
     classes = list(dataset.metainfo['classes'])
     images = _detection_images(results, dataset, path, config)
     ap = _per_class_ap(cfg, dataset, images, classes)
 
-    status = [match_detections(i['bboxes'], i['scores'], i['labels'], i['gt_bboxes'],
-                               i['gt_labels'], i['gt_ignore'], iou_thr) for i in images]
+    status = [
+        match_detections(i['bboxes'], i['scores'], i['labels'], i['gt_bboxes'], i['gt_labels'],
+                         i['gt_ignore'], iou_thr) for i in images
+    ]
     status = np.concatenate(status)
     scores = np.concatenate([i['scores'] for i in images])
     labels = np.concatenate([i['labels'] for i in images])
-    num_gts = np.bincount(np.concatenate([i['gt_labels'][~i['gt_ignore']] for i in images]),
-                          minlength=len(classes))
+    num_gts = np.bincount(
+        np.concatenate([i['gt_labels'][~i['gt_ignore']] for i in images]), minlength=len(classes))
     prf = precision_recall_f1(status, scores, labels, num_gts, score_thr)
 
     counted = status != IGNORED
     correct = status[counted] == TP
     bins = calibration_bins(scores[counted], correct)
     calib = calibration_summary(bins, aurc(scores[counted], correct))
-    fg = np.concatenate([foreground_flags(i['bboxes'], i['gt_bboxes'], i['gt_ignore'], iou_thr)
-                         for i in images])
+    fg = np.concatenate(
+        [foreground_flags(i['bboxes'], i['gt_bboxes'], i['gt_ignore'], iou_thr) for i in images])
     roc = roc_curve(scores[fg >= 0], fg[fg >= 0] == 1)
     auc = roc_auc(roc['fpr'], roc['tpr'])
     cm = detection_confusion_matrix(images, len(classes), score_thr, iou_thr)
@@ -173,26 +187,35 @@ def analyze_detection(cfg: Config, config: str, results: list, path: str, out_di
         reliability_diagram=plotting.plot_reliability(
             reliability_table(bins), calib['ece'], osp.join(out_dir, 'reliability_diagram.png'),
             f'Detection scores, correct = matched at IoU {iou_thr}'),
-        roc_curve=plotting.plot_roc(roc['fpr'], roc['tpr'], auc,
-                                    osp.join(out_dir, 'roc_curve.png'),
+        roc_curve=plotting.plot_roc(roc['fpr'], roc['tpr'], auc, osp.join(out_dir, 'roc_curve.png'),
                                     f'Foreground vs background (IoU >= {iou_thr})'))
     per_class = []
     for c, name in enumerate(classes):
-        entry = {k: v for k, v in ap['per_class'][name].items()
-                 if k not in ('recall', 'precision')}
+        entry = {k: v for k, v in ap['per_class'][name].items() if k not in ('recall', 'precision')}
         entry.update({k: prf['per_class'][c][k] for k in ('precision', 'recall', 'f1')})
         per_class.append(dict(name=name, **entry))
     summary = dict(
-        task='det', config=config, results=path, num_images=len(images),
-        num_detections=int(scores.size), ap_protocol=ap['protocol'], mAP=ap['mAP'],
-        **({'AP50': ap['AP50']} if 'AP50' in ap else {}),
-        score_thr=score_thr, iou_thr=iou_thr, at_score_thr=prf['overall'],
-        roc=dict(auc=auc, num_foreground=int((fg == 1).sum()),
-                 num_background=int((fg == 0).sum())),
+        task='det',
+        config=config,
+        results=path,
+        num_images=len(images),
+        num_detections=int(scores.size),
+        ap_protocol=ap['protocol'],
+        mAP=ap['mAP'],
+        **({
+            'AP50': ap['AP50']
+        } if 'AP50' in ap else {}),
+        score_thr=score_thr,
+        iou_thr=iou_thr,
+        at_score_thr=prf['overall'],
+        roc=dict(auc=auc, num_foreground=int((fg == 1).sum()), num_background=int((fg == 0).sum())),
         calibration=dict(**calib, bins=reliability_table(bins)),
-        per_class=per_class, confusion_matrix=dict(labels=classes + ['background'],
-                                                   counts=cm.tolist()),
-        figures={k: osp.basename(v) for k, v in figures.items()})
+        per_class=per_class,
+        confusion_matrix=dict(labels=classes + ['background'], counts=cm.tolist()),
+        figures={
+            k: osp.basename(v)
+            for k, v in figures.items()
+        })
     _write(out_dir, summary, _detection_report(summary))
     return summary
 
@@ -201,8 +224,8 @@ def _detection_report(s: dict) -> str:
     o, c = s['at_score_thr'], s['calibration']
     lines = [
         f'# Detection results: {osp.basename(s["results"])}', '',
-        f'Config `{s["config"]}`, {s["num_images"]} images, {s["num_detections"]} detections.',
-        '', f'- mAP: {fmt(s["mAP"], 4)} ({s["ap_protocol"]})',
+        f'Config `{s["config"]}`, {s["num_images"]} images, {s["num_detections"]} detections.', '',
+        f'- mAP: {fmt(s["mAP"], 4)} ({s["ap_protocol"]})',
         f'- at score >= {s["score_thr"]} (IoU {s["iou_thr"]}): precision {fmt(o["precision"])}'
         f', recall {fmt(o["recall"])}, F1 {fmt(o["f1"])} ({o["tp"]} TP, {o["fp"]} FP, '
         f'{o["num_gts"]} ground truth)',
@@ -212,13 +235,19 @@ def _detection_report(s: dict) -> str:
         f'{s["iou_thr"]} with a ground-truth box of any class)',
         f'- calibration of all detections (correct = matched to a ground truth of its class at '
         f'IoU >= {s["iou_thr"]}): ECE {fmt(c["ece"], 4)} (15 bins), AURC {fmt(c["aurc"], 4)}, '
-        f'E-AURC {fmt(c["eaurc"], 4)}, accuracy {fmt(c["accuracy"])}', '',
-        '## Per class', '']
-    rows = [[e['name'], e['num_gts'], e['num_dets'], fmt(e['ap'], 4),
-             *([fmt(e['ap50'], 4)] if 'ap50' in e else []),
-             fmt(e['precision']), fmt(e['recall']), fmt(e['f1'])] for e in s['per_class']]
-    headers = ['class', 'GT', 'dets', 'AP', *(['AP50'] if 'ap50' in s['per_class'][0] else []),
-               f'P@{s["score_thr"]}', f'R@{s["score_thr"]}', f'F1@{s["score_thr"]}']
+        f'E-AURC {fmt(c["eaurc"], 4)}, accuracy {fmt(c["accuracy"])}', '', '## Per class', ''
+    ]
+    rows = [[
+        e['name'], e['num_gts'], e['num_dets'],
+        fmt(e['ap'], 4), *([fmt(e['ap50'], 4)] if 'ap50' in e else []),
+        fmt(e['precision']),
+        fmt(e['recall']),
+        fmt(e['f1'])
+    ] for e in s['per_class']]
+    headers = [
+        'class', 'GT', 'dets', 'AP', *(['AP50'] if 'ap50' in s['per_class'][0] else []),
+        f'P@{s["score_thr"]}', f'R@{s["score_thr"]}', f'F1@{s["score_thr"]}'
+    ]
     lines += [markdown_table(headers, rows), '', '## Figures', '']
     lines += [f'![{k}]({v})' for k, v in s['figures'].items()]
     return '\n'.join(lines) + '\n'
@@ -228,14 +257,13 @@ def _pixels(entry, key: str, path: str) -> torch.Tensor:
     value = entry.get(key)
     data = value.get('data') if isinstance(value, dict) else value
     if data is None:
-        raise InputError(f'{path} has no {key} in its results' + (
-            ': the test pipeline must load the annotations (LoadAnnotations)'
-            if key == 'gt_sem_seg' else ''))
+        raise InputError(f'{path} has no {key} in its results' +
+                         (': the test pipeline must load the annotations (LoadAnnotations)'
+                          if key == 'gt_sem_seg' else ''))
     return torch.as_tensor(data)
 
 
-def analyze_segmentation(cfg: Config, config: str, results: list, path: str,
-                         out_dir: str) -> dict:
+def analyze_segmentation(cfg: Config, config: str, results: list, path: str, out_dir: str) -> dict:
     if not all('pred_sem_seg' in r for r in results):
         raise InputError(f'{path} has no pred_sem_seg: not segmentation results (detection '
                          f'ones?), but {config} is a segmentation config')
@@ -262,8 +290,9 @@ def analyze_segmentation(cfg: Config, config: str, results: list, path: str,
     ious = iou_from_confusion(cm)
 
     os.makedirs(out_dir, exist_ok=True)
-    figures = dict(confusion_matrix=plotting.plot_confusion_matrix(
-        cm, classes, osp.join(out_dir, 'confusion_matrix.png'), 'Pixel confusion matrix'))
+    figures = dict(
+        confusion_matrix=plotting.plot_confusion_matrix(
+            cm, classes, osp.join(out_dir, 'confusion_matrix.png'), 'Pixel confusion matrix'))
     calib = None
     if hist is not None:
         bins = hist.bins()
@@ -272,12 +301,26 @@ def analyze_segmentation(cfg: Config, config: str, results: list, path: str,
             calib['bins'], calib['ece'], osp.join(out_dir, 'reliability_diagram.png'),
             'Pixel confidence (probability of the predicted class)')
     summary = dict(
-        task='seg', config=config, results=path, num_images=len(results),
-        mIoU=ious['mIoU'], mAcc=ious['mAcc'], aAcc=ious['aAcc'],
-        per_class=[dict(name=c, iou=_nan_none(ious['iou'][k]), acc=_nan_none(ious['acc'][k]),
-                        gt_pixels=int(cm[k].sum())) for k, c in enumerate(classes)],
-        calibration=calib, confusion_matrix=dict(labels=classes, counts=cm.tolist()),
-        figures={k: osp.basename(v) for k, v in figures.items()})
+        task='seg',
+        config=config,
+        results=path,
+        num_images=len(results),
+        mIoU=ious['mIoU'],
+        mAcc=ious['mAcc'],
+        aAcc=ious['aAcc'],
+        per_class=[
+            dict(
+                name=c,
+                iou=_nan_none(ious['iou'][k]),
+                acc=_nan_none(ious['acc'][k]),
+                gt_pixels=int(cm[k].sum())) for k, c in enumerate(classes)
+        ],
+        calibration=calib,
+        confusion_matrix=dict(labels=classes, counts=cm.tolist()),
+        figures={
+            k: osp.basename(v)
+            for k, v in figures.items()
+        })
     _write(out_dir, summary, _segmentation_report(summary))
     return summary
 
@@ -287,9 +330,11 @@ def _nan_none(x: float):
 
 
 def _segmentation_report(s: dict) -> str:
-    lines = [f'# Segmentation results: {osp.basename(s["results"])}', '',
-             f'Config `{s["config"]}`, {s["num_images"]} images.', '',
-             f'- mIoU {fmt(s["mIoU"], 4)}, mAcc {fmt(s["mAcc"], 4)}, aAcc {fmt(s["aAcc"], 4)}']
+    lines = [
+        f'# Segmentation results: {osp.basename(s["results"])}', '',
+        f'Config `{s["config"]}`, {s["num_images"]} images.', '',
+        f'- mIoU {fmt(s["mIoU"], 4)}, mAcc {fmt(s["mAcc"], 4)}, aAcc {fmt(s["aAcc"], 4)}'
+    ]
     c = s['calibration']
     if c:
         lines.append(f'- pixel calibration: ECE {fmt(c["ece"], 4)} (15 bins), AURC '
@@ -297,15 +342,21 @@ def _segmentation_report(s: dict) -> str:
     else:
         lines.append('- pixel calibration: the results hold no seg_logits; add '
                      "dict(type='SegCalibrationMetric') to the test_evaluator to measure it")
-    lines += ['', '## Per class', '',
-              markdown_table(['class', 'IoU', 'Acc', 'GT pixels'],
-                             [[e['name'], fmt(e['iou'], 4), fmt(e['acc'], 4), e['gt_pixels']]
-                              for e in s['per_class']]), '', '## Figures', '']
+    lines += [
+        '', '## Per class', '',
+        markdown_table(['class', 'IoU', 'Acc', 'GT pixels'],
+                       [[e['name'], fmt(e['iou'], 4),
+                         fmt(e['acc'], 4), e['gt_pixels']]
+                        for e in s['per_class']]), '', '## Figures', ''
+    ]
     lines += [f'![{k}]({v})' for k, v in s['figures'].items()]
     return '\n'.join(lines) + '\n'
 
 
-def analyze(config: str, results_path: str, out_dir: str, score_thr: float = 0.3,
+def analyze(config: str,
+            results_path: str,
+            out_dir: str,
+            score_thr: float = 0.3,
             data_root: str = None) -> dict:
     """Analyse a results dump of ``config``'s test set; writes ``summary.json``,
     ``report.md`` and the PNG figures to ``out_dir`` and returns the summary."""

@@ -17,8 +17,8 @@ from typing import Mapping, Optional
 from .tables import markdown_table
 
 
-def robustness_summary(clean: Optional[float],
-                       corrupted: Mapping[str, Mapping[int, float]]) -> dict:
+def robustness_summary(clean: Optional[float], corrupted: Mapping[str, Mapping[int,
+                                                                               float]]) -> dict:
     """mPC and rPC of a clean score and per-corruption, per-severity scores.
 
     Args:
@@ -45,8 +45,7 @@ def robustness_summary(clean: Optional[float],
             raise ValueError(f'robustness_summary: {name} has severities '
                              f'{bad} outside 1..5 (0 is the clean score)')
         scores = {int(s): float(v) for s, v in sorted(by_severity.items())}
-        corruptions[name] = dict(
-            severities=scores, mean=sum(scores.values()) / len(scores))
+        corruptions[name] = dict(severities=scores, mean=sum(scores.values()) / len(scores))
     mpc = sum(c['mean'] for c in corruptions.values()) / len(corruptions)
     rpc = None
     if clean is not None and clean != 0 and not math.isnan(clean):
@@ -58,34 +57,31 @@ def _fmt(v: Optional[float], scale: float) -> str:
     return '-' if v is None else f'{v * scale:.1f}'
 
 
-def robustness_table(summary: dict, metric: str = 'AP',
-                     scale: float = 100.0) -> str:
+def robustness_table(summary: dict, metric: str = 'AP', scale: float = 100.0) -> str:
     """Markdown table: one row per corruption with the clean score, the
     score at each severity, its mean, then the overall mPC and rPC.
     ``scale`` multiplies scores (100 for mmdet's fractions, 1 for mIoU)."""
-    severities = sorted({
-        s
-        for c in summary['corruptions'].values() for s in c['severities']
-    })
-    headers = ['corruption', f'clean {metric}'] + [
-        f'sev {s}' for s in severities
-    ] + ['mean']
+    severities = sorted({s for c in summary['corruptions'].values() for s in c['severities']})
+    headers = ['corruption', f'clean {metric}'] + [f'sev {s}' for s in severities] + ['mean']
     rows = []
     for name, c in summary['corruptions'].items():
-        rows.append([name, _fmt(summary['clean'], scale)] + [
-            _fmt(c['severities'].get(s), scale) for s in severities
-        ] + [_fmt(c['mean'], scale)])
+        rows.append([name, _fmt(summary['clean'], scale)] +
+                    [_fmt(c['severities'].get(s), scale)
+                     for s in severities] + [_fmt(c['mean'], scale)])
     rpc = summary['rPC']
     footer = (f'mPC = {_fmt(summary["mPC"], scale)}, rPC = '
               f'{"-" if rpc is None else f"{100 * rpc:.1f}%"}')
     return markdown_table(headers, rows) + '\n\n' + footer + '\n'
 
 
-def plot_robustness(summary: dict, path: str, title: str,
-                    metric: str = 'AP', scale: float = 100.0) -> str:
+def plot_robustness(summary: dict,
+                    path: str,
+                    title: str,
+                    metric: str = 'AP',
+                    scale: float = 100.0) -> str:
     """PNG of the score against severity (0 = clean), one line per
     corruption."""
-    from .plotting import save_figure, plt
+    from .plotting import plt, save_figure
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, c in summary['corruptions'].items():
         xs = sorted(c['severities'])
@@ -99,7 +95,8 @@ def plot_robustness(summary: dict, path: str, title: str,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     rpc = summary['rPC']
-    ax.set_title(f'{title}\nmPC {summary["mPC"] * scale:.1f}' +
-                 ('' if rpc is None else f', rPC {100 * rpc:.1f}%'),
-                 fontsize=9)
+    ax.set_title(
+        f'{title}\nmPC {summary["mPC"] * scale:.1f}' +
+        ('' if rpc is None else f', rPC {100 * rpc:.1f}%'),
+        fontsize=9)
     return save_figure(fig, path)

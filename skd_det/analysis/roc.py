@@ -24,9 +24,10 @@ def roc_curve(scores, labels) -> Dict[str, np.ndarray]:
     tp = np.cumsum(labels)[last_of_threshold]
     fp = np.cumsum(~labels)[last_of_threshold]
     num_pos, num_neg = labels.sum(), (~labels).sum()
-    return dict(fpr=np.r_[0., fp / num_neg] if num_neg else np.full(tp.size + 1, np.nan),
-                tpr=np.r_[0., tp / num_pos] if num_pos else np.full(tp.size + 1, np.nan),
-                thresholds=np.r_[np.inf, scores[last_of_threshold]])
+    return dict(
+        fpr=np.r_[0., fp / num_neg] if num_neg else np.full(tp.size + 1, np.nan),
+        tpr=np.r_[0., tp / num_pos] if num_pos else np.full(tp.size + 1, np.nan),
+        thresholds=np.r_[np.inf, scores[last_of_threshold]])
 
 
 def roc_auc(fpr: np.ndarray, tpr: np.ndarray) -> float:

@@ -109,8 +109,8 @@ def num_classes_of(model: nn.Module) -> int:
 def _size_from(value, wh: bool) -> Optional[Tuple[int, int]]:
     if isinstance(value, int):
         return value, value
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
-            isinstance(v, int) for v in value):
+    if isinstance(value,
+                  (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return (value[1], value[0]) if wh else tuple(value)
     return None
 
@@ -174,9 +174,14 @@ def synthetic_batch(task: str, batch_size: int, img_size: Tuple[int, int], num_c
     inputs, samples = [], []
     for i in range(batch_size):
         inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g))
-        meta = dict(img_id=i, img_path=f'synthetic_{seed}_{i}.png', ori_shape=(h, w),
-                    img_shape=(h, w), scale_factor=(1., 1.), flip=False,
-                    flip_direction=None)
+        meta = dict(
+            img_id=i,
+            img_path=f'synthetic_{seed}_{i}.png',
+            ori_shape=(h, w),
+            img_shape=(h, w),
+            scale_factor=(1., 1.),
+            flip=False,
+            flip_direction=None)
         if task == 'det':
             from mmdet.structures import DetDataSample
             from mmengine.structures import InstanceData
@@ -184,15 +189,14 @@ def synthetic_batch(task: str, batch_size: int, img_size: Tuple[int, int], num_c
             wh = (0.1 + 0.3 * torch.rand(3, 2, generator=g)) * torch.tensor([w, h])
             labels = torch.randint(0, 2**30, (3, ), generator=g) % num_classes
             sample = DetDataSample(metainfo=meta)
-            sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1),
-                                               labels=labels)
+            sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1), labels=labels)
         else:
             from mmengine.structures import PixelData
             from mmseg.structures import SegDataSample
-            coarse = torch.randint(0, 2**30, (1, 1, max(h // 16, 1), max(w // 16, 1)),
-                                   generator=g) % num_classes
-            label = torch.nn.functional.interpolate(coarse.float(), size=(h, w),
-                                                    mode='nearest')[0].long()
+            coarse = torch.randint(
+                0, 2**30, (1, 1, max(h // 16, 1), max(w // 16, 1)), generator=g) % num_classes
+            label = torch.nn.functional.interpolate(
+                coarse.float(), size=(h, w), mode='nearest')[0].long()
             label[:, :h // 32] = 255
             sample = SegDataSample(metainfo=meta)
             sample.gt_sem_seg = PixelData(data=label)

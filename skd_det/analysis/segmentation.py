@@ -14,8 +14,9 @@ def seg_confusion_matrix(pred, gt, num_classes: int, ignore_index: int = 255) ->
     if pred.shape != gt.shape:
         raise ValueError(f'prediction has {pred.size} pixels, ground truth {gt.size}')
     valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
-    return np.bincount(gt[valid] * num_classes + pred[valid],
-                       minlength=num_classes**2).reshape(num_classes, num_classes)
+    return np.bincount(
+        gt[valid] * num_classes + pred[valid],
+        minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def iou_from_confusion(cm: np.ndarray) -> Dict[str, object]:
@@ -27,8 +28,12 @@ def iou_from_confusion(cm: np.ndarray) -> Dict[str, object]:
     with np.errstate(divide='ignore', invalid='ignore'):
         iou = inter / (gt_area + pred_area - inter)
         acc = inter / gt_area
-    return dict(iou=iou, acc=acc, mIoU=_nanmean(iou), mAcc=_nanmean(acc),
-                aAcc=float(inter.sum() / cm.sum()) if cm.sum() else float('nan'))
+    return dict(
+        iou=iou,
+        acc=acc,
+        mIoU=_nanmean(iou),
+        mAcc=_nanmean(acc),
+        aAcc=float(inter.sum() / cm.sum()) if cm.sum() else float('nan'))
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -50,8 +50,15 @@ FORK = multiprocessing.get_context('fork')
 IMPORTED_BY_RUNNER = ('models', 'datasets', 'evaluation', 'engine', 'visualization')
 DATA_ROOTS = dict(voc='VOCdevkit', coco='', cityscapes='')
 REQUIRED = ('data', 'variants', 'baseline', 'seeds', 'metrics')
-DEFAULTS = dict(cfg_options={}, test_cfg_options={}, seed_key='randomness.seed', scale=1., digits=2, threads=1,
-                jobs=1, description='')
+DEFAULTS = dict(
+    cfg_options={},
+    test_cfg_options={},
+    seed_key='randomness.seed',
+    scale=1.,
+    digits=2,
+    threads=1,
+    jobs=1,
+    description='')
 
 
 @dataclass
@@ -186,8 +193,9 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
         try:
             # deep copies: merging consumes the options' `_delete_` keys
             cfg = load_config(config, cfg_options=copy.deepcopy({**options, study.seed_key: 0}))
-            folder = osp.join(runs_dir, osp.splitext(osp.basename(config))[0] + '_' +
-                              _key(cfg.pretty_text, *data_key))
+            folder = osp.join(
+                runs_dir,
+                osp.splitext(osp.basename(config))[0] + '_' + _key(cfg.pretty_text, *data_key))
             test_cfg = load_config(config, cfg_options=copy.deepcopy({**options, **test_options}))
             test_tag = '_' + _key(test_cfg.pretty_text) if test_options else ''
             error = None
@@ -195,8 +203,8 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
             cfg, folder, error = None, osp.join(runs_dir, 'not_run', variant), str(e)
             test_tag = ''
         for seed in study.seeds:
-            run = Run(variant, seed, osp.join(folder, f'seed{seed}'), error=error,
-                      test_tag=test_tag)
+            run = Run(
+                variant, seed, osp.join(folder, f'seed{seed}'), error=error, test_tag=test_tag)
             if cfg is not None:
                 cfg.merge_from_dict({study.seed_key: seed})
                 os.makedirs(run.work_dir, exist_ok=True)
@@ -275,21 +283,25 @@ class _Job:
         if step == 'train':
             # an interrupted training resumes from its last complete checkpoint
             resume = ['--resume'] if osp.isfile(osp.join(train_dir, 'last_checkpoint')) else []
-            argv = [self.run.config, '--work-dir', train_dir, '--data-root',
-                    self.roots['train'], *resume]
+            argv = [
+                self.run.config, '--work-dir', train_dir, '--data-root', self.roots['train'],
+                *resume
+            ]
         else:
             with open(osp.join(train_dir, 'last_checkpoint')) as f:
                 self.checkpoint = f.read().strip()
-            argv = [self.run.test_config, self.checkpoint, '--work-dir',
-                    self.run.test_path('test'), '--data-root', self.roots['test']]
+            argv = [
+                self.run.test_config, self.checkpoint, '--work-dir',
+                self.run.test_path('test'), '--data-root', self.roots['test']
+            ]
         self.step, self.step_began = step, time.time()
-        self.process = FORK.Process(target=_step, args=(
-            osp.join(self.tools_dir, f'{step}.py'), argv, self._log(step), self.threads))
+        self.process = FORK.Process(
+            target=_step,
+            args=(osp.join(self.tools_dir, f'{step}.py'), argv, self._log(step), self.threads))
         self.process.start()
 
     def _log(self, step: str) -> str:
-        return self.run.path('train.log') if step == 'train' else self.run.test_path(
-            'test', '.log')
+        return self.run.path('train.log') if step == 'train' else self.run.test_path('test', '.log')
 
     def advance(self) -> Optional[dict]:
         """After the step's process ended: start the test after the training, or return
@@ -304,9 +316,13 @@ class _Job:
             _write_json(self.run.path('trained.json'), dict(seconds=seconds))
             self.start('test')
             return None
-        result = dict(variant=self.run.variant, seed=self.run.seed,
-                      metrics=logs.final_metrics(logs.read_records(self.run.test_path('test'))),
-                      checkpoint=self.checkpoint, train_s=self.train_s, test_s=seconds)
+        result = dict(
+            variant=self.run.variant,
+            seed=self.run.seed,
+            metrics=logs.final_metrics(logs.read_records(self.run.test_path('test'))),
+            checkpoint=self.checkpoint,
+            train_s=self.train_s,
+            test_s=seconds)
         _write_json(self.run.test_path('result', '.json'), result)
         return result
 
@@ -316,7 +332,11 @@ def _clock(seconds: float) -> str:
     return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
 
 
-def run_all(runs: List[Run], roots: Dict[str, str], tools_dir: str, threads: int, jobs: int,
+def run_all(runs: List[Run],
+            roots: Dict[str, str],
+            tools_dir: str,
+            threads: int,
+            jobs: int,
             log=print) -> Dict[str, dict]:
     """Run every run without a result, ``jobs`` at a time, each step (tools/train.py,
     tools/test.py) in a process forked from this one with ``threads`` threads. Prints each

@@ -26,12 +26,15 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
         for seed in seeds:
             run = by_name[f'{variant} seed {seed}']
             result = results.get(run.name)
-            row = dict(variant=variant, seed=seed, work_dir=run.work_dir,
-                       status='ok' if result else 'failed',
-                       error=None if result else run.error or 'not finished (not run here)')
+            row = dict(
+                variant=variant,
+                seed=seed,
+                work_dir=run.work_dir,
+                status='ok' if result else 'failed',
+                error=None if result else run.error or 'not finished (not run here)')
             if result:
-                row.update(train_s=result['train_s'], test_s=result['test_s'],
-                           metrics=result['metrics'])
+                row.update(
+                    train_s=result['train_s'], test_s=result['test_s'], metrics=result['metrics'])
             for metric in study.metrics:
                 value = result['metrics'].get(metric) if result else None
                 if result and value is None:
@@ -52,10 +55,19 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
             m['stats'][variant] = t_interval(list(values.values()), CONFIDENCE) if values else None
             if variant != study.baseline:
                 m['deltas'][variant] = paired_difference(base, values, CONFIDENCE)
-    return dict(study=study.name, description=study.description, baseline=study.baseline,
-                variants=variants, seeds=seeds, scale=study.scale, digits=study.digits,
-                test=PAIRED_TEST, confidence=CONFIDENCE, data=dict(study.data), runs=run_rows,
-                metrics=metrics)
+    return dict(
+        study=study.name,
+        description=study.description,
+        baseline=study.baseline,
+        variants=variants,
+        seeds=seeds,
+        scale=study.scale,
+        digits=study.digits,
+        test=PAIRED_TEST,
+        confidence=CONFIDENCE,
+        data=dict(study.data),
+        runs=run_rows,
+        metrics=metrics)
 
 
 def _by_seed(values: List, seeds: List[int]) -> Dict[int, float]:
@@ -93,7 +105,8 @@ def markdown(summary: dict) -> str:
         f'`{json.dumps(data["train"])}`, test `{json.dumps(data["test"])}`.', '',
         f'Δ = variant − baseline on the same seed; CI = {pct} confidence interval of the mean '
         f'Δ, {summary["test"]} (Student t with n−1 degrees of freedom over the n seeds both '
-        'finished); established = the CI excludes 0.', '']
+        'finished); established = the CI excludes 0.', ''
+    ]
     for metric, m in summary['metrics'].items():
         scale = f' (×{summary["scale"]:g})' if summary['scale'] != 1 else ''
         lines += [f'## {metric}{scale}', '']
@@ -104,19 +117,24 @@ def markdown(summary: dict) -> str:
                 value = m['values'][v][i]
                 row.append(fmt(value, d) if value is not None else m['holes'][v][str(seed)])
             base_value = m['values'][base][i]
-            row += [_signed(m['values'][v][i] - base_value, d)
-                    if m['values'][v][i] is not None and base_value is not None else '-'
-                    for v in others]
+            row += [
+                _signed(m['values'][v][i] - base_value, d)
+                if m['values'][v][i] is not None and base_value is not None else '-' for v in others
+            ]
             rows.append(row)
-        rows.append(['mean ± std'] + [_mean_std(m['stats'][v], d) for v in summary['variants']]
-                    + [_mean_std(m['deltas'][v], d, signed=True) for v in others])
-        lines += [markdown_table(['seed', *summary['variants'], *[f'Δ {v}' for v in others]],
-                                 rows), '']
+        rows.append(['mean ± std'] + [_mean_std(m['stats'][v], d) for v in summary['variants']] +
+                    [_mean_std(m['deltas'][v], d, signed=True) for v in others])
+        lines += [
+            markdown_table(['seed', *summary['variants'], *[f'Δ {v}' for v in others]], rows), ''
+        ]
         rows = []
         for v in summary['variants']:
             delta = m['deltas'].get(v)
-            row = [v, m['stats'][v]['n'] if m['stats'][v] else 0, _mean_std(m['stats'][v], d),
-                   _seconds(summary['runs'], v, 'train_s')]
+            row = [
+                v, m['stats'][v]['n'] if m['stats'][v] else 0,
+                _mean_std(m['stats'][v], d),
+                _seconds(summary['runs'], v, 'train_s')
+            ]
             if v == base:
                 row += ['(baseline)', '', '', '']
             elif delta is None:
@@ -124,19 +142,22 @@ def markdown(summary: dict) -> str:
             else:
                 ci = ('-' if delta['low'] is None else
                       f'[{_signed(delta["low"], d)}, {_signed(delta["high"], d)}]')
-                row += [f'{_signed(delta["mean"], d)} (n={delta["n"]})', ci,
-                        fmt(delta['p_value'], 3),
-                        '-' if delta['low'] is None else
-                        ('yes' if delta['excludes_zero'] else 'no')]
+                row += [
+                    f'{_signed(delta["mean"], d)} (n={delta["n"]})', ci,
+                    fmt(delta['p_value'], 3), '-' if delta['low'] is None else
+                    ('yes' if delta['excludes_zero'] else 'no')
+                ]
             rows.append(row)
-        lines += [markdown_table(
-            ['variant', 'runs', 'mean ± std', 'train min/run', f'Δ vs {base}',
-             f'{pct} CI ({summary["test"]})', 'p', 'established'], rows), '']
+        lines += [
+            markdown_table([
+                'variant', 'runs', 'mean ± std', 'train min/run', f'Δ vs {base}',
+                f'{pct} CI ({summary["test"]})', 'p', 'established'
+            ], rows), ''
+        ]
     holes = [r for r in summary['runs'] if r['status'] != 'ok']
     if holes:
         lines += ['Holes:', '']
-        lines += [f'- {r["variant"]} seed {r["seed"]}: {r["status"]}: {r["error"]}'
-                  for r in holes]
+        lines += [f'- {r["variant"]} seed {r["seed"]}: {r["status"]}: {r["error"]}' for r in holes]
         lines.append('')
     return '\n'.join(lines)
 
@@ -157,8 +178,14 @@ def plot(summary: dict, path: str) -> str:
         for i, seed in enumerate(summary['seeds']):
             # a hole (NaN) breaks the seed's line rather than bridging it
             ys = [np.nan if m['values'][v][i] is None else m['values'][v][i] for v in variants]
-            ax.plot(range(len(variants)), ys, '-o', color=colours(i % 10), alpha=0.6, ms=4,
-                    label=f'seed {seed}')
+            ax.plot(
+                range(len(variants)),
+                ys,
+                '-o',
+                color=colours(i % 10),
+                alpha=0.6,
+                ms=4,
+                label=f'seed {seed}')
         _errorbars(ax, [m['stats'][v] for v in variants], offset=0.15)
         ax.set_xticks(range(len(variants)), variants, rotation=20, ha='right', fontsize=8)
         ax.set_title(metric, fontsize=9)
@@ -168,14 +195,21 @@ def plot(summary: dict, path: str) -> str:
             for x, v in enumerate(others):
                 delta = m['deltas'][v]
                 if delta:
-                    ax.plot([x] * len(delta['deltas']), delta['deltas'], 'o', alpha=0.6, ms=4,
-                            color='tab:blue')
+                    ax.plot(
+                        [x] * len(delta['deltas']),
+                        delta['deltas'],
+                        'o',
+                        alpha=0.6,
+                        ms=4,
+                        color='tab:blue')
             _errorbars(ax, [m['deltas'][v] for v in others], offset=0.15)
             ax.axhline(0, color='grey', lw=0.8, ls='--')
             ax.set_xticks(range(len(others)), others, rotation=20, ha='right', fontsize=8)
             ax.set_title(f'{metric}: paired Δ vs {base}', fontsize=9)
-    fig.suptitle(f'{summary["study"]}: per seed; mean with {summary["confidence"]:.0%} t '
-                 'interval', fontsize=10)
+    fig.suptitle(
+        f'{summary["study"]}: per seed; mean with {summary["confidence"]:.0%} t '
+        'interval',
+        fontsize=10)
     return save_figure(fig, path)
 
 

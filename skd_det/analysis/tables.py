@@ -11,8 +11,9 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
 
     def line(row):
-        return '| ' + ' | '.join(c.ljust(w) if i == 0 else c.rjust(w)
-                                 for i, (c, w) in enumerate(zip(row, widths))) + ' |'
+        return '| ' + ' | '.join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths))) + ' |'
 
     rule = '|' + '|'.join(':' + '-' * (w + 1) if i == 0 else '-' * (w + 1) + ':'
                           for i, w in enumerate(widths)) + '|'
@@ -36,13 +37,18 @@ def benchmark_table(result: dict) -> str:
     train = result['kind'] == 'train'
     headers = ['config', 's/iter (median)', 'IQR', 'min-max']
     if train:
-        headers += ['peak mem (MiB)', 'params student (M)', 'params train-only (M)',
-                    'GFLOPs student', 'GFLOPs train-only']
+        headers += [
+            'peak mem (MiB)', 'params student (M)', 'params train-only (M)', 'GFLOPs student',
+            'GFLOPs train-only'
+        ]
     rows = []
     for e in result['configs']:
         t, r = e['time'], e['ratios']
-        row = [e['label'], with_ratio(t['median'], r['time'], 4),
-               f'{t["q25"]:.4f}-{t["q75"]:.4f}', f'{t["min"]:.4f}-{t["max"]:.4f}']
+        row = [
+            e['label'],
+            with_ratio(t['median'], r['time'], 4), f'{t["q25"]:.4f}-{t["q75"]:.4f}',
+            f'{t["min"]:.4f}-{t["max"]:.4f}'
+        ]
         if train:
             peak = e['memory']['peak']
             flops = e['flops']
@@ -52,9 +58,9 @@ def benchmark_table(result: dict) -> str:
                 with_ratio(e['params']['training_only'] / 1e6, r['params_training_only']),
                 with_ratio(flops['student'] / 1e9 if flops['student'] is not None else None,
                            r['flops_student']),
-                with_ratio(flops['training_only'] / 1e9
-                           if flops['training_only'] is not None else None,
-                           r['flops_training_only']),
+                with_ratio(
+                    flops['training_only'] / 1e9 if flops['training_only'] is not None else None,
+                    r['flops_training_only']),
             ]
         rows.append(row)
     h, w = result['img_size']

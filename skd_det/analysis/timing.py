@@ -30,12 +30,18 @@ def summarize(times: Sequence[float]) -> Dict[str, float]:
     """Median, quartiles, min, max and mean of per-iteration times (seconds)."""
     t = np.asarray(times, dtype=np.float64)
     q25, median, q75 = np.percentile(t, [25, 50, 75])
-    return dict(median=float(median), q25=float(q25), q75=float(q75), iqr=float(q75 - q25),
-                min=float(t.min()), max=float(t.max()), mean=float(t.mean()), n=int(t.size))
+    return dict(
+        median=float(median),
+        q25=float(q25),
+        q75=float(q75),
+        iqr=float(q75 - q25),
+        min=float(t.min()),
+        max=float(t.max()),
+        mean=float(t.mean()),
+        n=int(t.size))
 
 
-def state_bytes(model: torch.nn.Module,
-                optimizer: Optional[torch.optim.Optimizer] = None) -> int:
+def state_bytes(model: torch.nn.Module, optimizer: Optional[torch.optim.Optimizer] = None) -> int:
     """Bytes held by ``model``'s parameters, buffers and gradients and the optimizer state,
     including modules held as plain attributes (a frozen teacher hidden from ``parameters()``,
     as ``FrozenTeacher`` and ``FGFITeacher`` keep it)."""

@@ -1,10 +1,10 @@
 # Copyright (c) skd_det contributors.
 """Dataset utilities. The synthetic generator needs only numpy and Pillow: nothing here may
 import mmdet or mmseg, so either can be missing."""
-from .synthetic import (CITYSCAPES_CLASSES, COCO_CATEGORIES, VOC_CLASSES,
-                        generate_cityscapes, generate_coco, generate_voc)
+from .synthetic import (CITYSCAPES_CLASSES, COCO_CATEGORIES, VOC_CLASSES, generate_cityscapes,
+                        generate_coco, generate_voc)
 
 __all__ = [
-    'CITYSCAPES_CLASSES', 'COCO_CATEGORIES', 'VOC_CLASSES',
-    'generate_cityscapes', 'generate_coco', 'generate_voc'
+    'CITYSCAPES_CLASSES', 'COCO_CATEGORIES', 'VOC_CLASSES', 'generate_cityscapes', 'generate_coco',
+    'generate_voc'
 ]

@@ -93,10 +93,12 @@ def check_model_keys(model: torch.nn.Module, state: dict, path: str) -> None:
     unexpected = [k for k in state if k not in expected]
     name = type(model).__name__
     if missing or unexpected:
-        parts = [f'{len(missing)} of the model\'s {len(expected)} weights missing'
-                 + (f' (first: {missing[0]})' if missing else '')]
-        parts.append(f'{len(unexpected)} unexpected' + (f' (first: {unexpected[0]})'
-                                                        if unexpected else ''))
+        parts = [
+            f'{len(missing)} of the model\'s {len(expected)} weights missing' +
+            (f' (first: {missing[0]})' if missing else '')
+        ]
+        parts.append(f'{len(unexpected)} unexpected' +
+                     (f' (first: {unexpected[0]})' if unexpected else ''))
         raise InputError(f'checkpoint {path} is not a checkpoint of this config\'s model '
                          f'({name}): {", ".join(parts)}')
     for key, value in expected.items():
@@ -169,8 +171,7 @@ def resolve_resume(work_dir: str) -> Optional[str]:
         fault = _fault(latest)
         if fault is None:
             return latest
-    previous = next(iter(complete_checkpoints(work_dir, exclude=[latest] if latest else [])),
-                    None)
+    previous = next(iter(complete_checkpoints(work_dir, exclude=[latest] if latest else [])), None)
     hint = (f'the newest complete one is {previous}: resume from it with --resume {previous}'
             if previous else f'no complete checkpoint is left in {work_dir}: train without '
             '--resume (or with another --work-dir) to start over')
@@ -207,8 +208,7 @@ class AtomicLocalBackend(LocalBackend):
         filepath = str(filepath)
         folder = osp.dirname(osp.abspath(filepath))
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(filepath)}.',
-                                   suffix='.tmp')
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
         try:
             with os.fdopen(fd, 'wb') as f:
                 os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp's 0600 -> what open() gives

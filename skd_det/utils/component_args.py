@@ -29,9 +29,11 @@ _REGISTRIES = ('MODELS', 'TASK_UTILS', 'DATASETS', 'TRANSFORMS', 'DATA_SAMPLERS'
                'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS', 'FUNCTIONS')
 # keys that mmengine's builders take out before calling the constructor
 _BUILDER_KEYS = {
-    'type', '_scope_',
+    'type',
+    '_scope_',
     'priority',  # Runner.register_hook
-    'constructor', 'paramwise_cfg',  # build_optim_wrapper
+    'constructor',
+    'paramwise_cfg',  # build_optim_wrapper
     'convert_to_iter_based',  # Runner.build_param_scheduler
 }
 
@@ -53,8 +55,9 @@ def _forwards_kwargs(init, varkw: str) -> Optional[bool]:
             uses += 1
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and node.func.attr == '__init__'):
-            forwarded += sum(1 for kw in node.keywords if kw.arg is None
-                             and isinstance(kw.value, ast.Name) and kw.value.id == varkw)
+            forwarded += sum(
+                1 for kw in node.keywords
+                if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == varkw)
     return forwarded > 0 and forwarded == uses
 
 
@@ -81,8 +84,7 @@ def accepted_args(obj: Any) -> Optional[Set[str]]:
             params = list(inspect.signature(init).parameters.values())[1:]  # self
         except (TypeError, ValueError):
             return None
-        names.update(p.name for p in params
-                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
         varkw = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)
         if varkw is None:
             return names
@@ -142,6 +144,6 @@ def check_component_args(cfg: Config) -> None:
                 continue
             name = getattr(obj, '__name__', str(node['type']))
             close = difflib.get_close_matches(str(key), sorted(accepted), n=3, cutoff=0.6)
-            hint = (f'did you mean {", ".join(close)}?' if close else
-                    f'it takes {", ".join(sorted(accepted))}')
+            hint = (f'did you mean {", ".join(close)}?'
+                    if close else f'it takes {", ".join(sorted(accepted))}')
             raise InputError(f'{path}.{key}: {name} takes no argument {key!r}; {hint}')

@@ -32,8 +32,11 @@ def task_of(cfg: Config) -> str:
                      "('mmdet') and mmseg ('mmseg') configs")
 
 
-def load_config(path: str, launcher: str = 'none', cfg_options: Optional[dict] = None,
-                data_root: Optional[str] = None, work_dir: Optional[str] = None) -> Config:
+def load_config(path: str,
+                launcher: str = 'none',
+                cfg_options: Optional[dict] = None,
+                data_root: Optional[str] = None,
+                work_dir: Optional[str] = None) -> Config:
     """Load a train/test config with the tools' common arguments applied.
 
     ``--cfg-options`` keys are checked before merging, ``--data-root`` is applied after them
@@ -253,4 +256,3 @@ def check_datasets(cfg: Config, keys: Tuple[str, ...]) -> None:
             checker = _CHECKERS.get(ds.get('type'))
             if checker is not None and ann is not None:
                 checker(ds, path, ann)
-

@@ -64,7 +64,8 @@ def setup_device(cfg: Config, device: Optional[str], amp: bool) -> None:
         # the Runner passes device_ids=[LOCAL_RANK], which DDP rejects for a CPU module; a
         # value in the wrapper config wins over the Runner's default
         wrapper = cfg.get('model_wrapper_cfg') or dict(
-            type='MMDistributedDataParallel', broadcast_buffers=False,
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper

@@ -6,7 +6,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO
 
 DET_CFG = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
@@ -25,9 +24,12 @@ def _error_line(r):
 
 def test_benchmark_train_ratios(tmp_path, run_tool):
     out = tmp_path / 'bench.json'
-    r = run_tool(['tools/analysis/benchmark_train.py', DET_CFG, DET_CFG, '--iters', '2',
-                  '--warmup', '1', '--batch-size', '1', '--img-size', '64', '64',
-                  '--mem-iters', '1', '--device', 'cpu', '--threads', '1', '--out', str(out)])
+    r = run_tool([
+        'tools/analysis/benchmark_train.py', DET_CFG, DET_CFG, '--iters', '2', '--warmup', '1',
+        '--batch-size', '1', '--img-size', '64', '64', '--mem-iters', '1', '--device', 'cpu',
+        '--threads', '1', '--out',
+        str(out)
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     result = json.loads(out.read_text())
     first, second = result['configs']
@@ -43,10 +45,10 @@ def test_benchmark_train_ratios(tmp_path, run_tool):
     assert 'retinanet_r18_fpn_cpu_voc0712 #1' in table and '(x1.00)' in table
 
 
-
 def test_benchmark_train_needs_one_input_size():
     from skd_det.analysis.benchmark import benchmark_train
     from skd_det.utils import InputError
+
     # a detector (256x256) and a segmentor (128x256 crops) cannot share batches
     with pytest.raises(InputError, match='different input sizes.*256x256.*128x256'):
         benchmark_train([DET_CFG, SEG_CFG], iters=1, warmup=0)
@@ -67,12 +69,15 @@ def _fabricate_det_results(config, data_root, path):
         boxes = np.array([g['bbox'] for g in info['instances']], np.float32).reshape(-1, 4)
         labels = [g['bbox_label'] for g in info['instances']]
         boxes = np.vstack([boxes + 1, [[0, 0, 3, 3]]]).astype(np.float32)
-        results.append(dict(
-            img_id=info['img_id'], img_path=info['img_path'],
-            ori_shape=(info['height'], info['width']),
-            pred_instances=dict(bboxes=torch.from_numpy(boxes),
-                                scores=torch.tensor([0.9] * len(labels) + [0.2]),
-                                labels=torch.tensor(labels + [0]))))
+        results.append(
+            dict(
+                img_id=info['img_id'],
+                img_path=info['img_path'],
+                ori_shape=(info['height'], info['width']),
+                pred_instances=dict(
+                    bboxes=torch.from_numpy(boxes),
+                    scores=torch.tensor([0.9] * len(labels) + [0.2]),
+                    labels=torch.tensor(labels + [0]))))
     path.write_bytes(pickle.dumps(results))
     return str(path), results, dataset
 
@@ -85,8 +90,10 @@ def det_results(synthetic_voc, tmp_path):
 def test_analyze_detection(det_results, synthetic_voc, tmp_path, run_tool):
     path, results, dataset = det_results
     out = tmp_path / 'analysis'
-    r = run_tool(['tools/analysis/analyze_results.py', DET_CFG, path, '--out', str(out),
-                  '--data-root', synthetic_voc])
+    r = run_tool([
+        'tools/analysis/analyze_results.py', DET_CFG, path, '--out',
+        str(out), '--data-root', synthetic_voc
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     for png in ('pr_curves', 'confusion_matrix', 'reliability_diagram', 'roc_curve'):
         assert (out / f'{png}.png').stat().st_size > 1000
@@ -95,8 +102,8 @@ def test_analyze_detection(det_results, synthetic_voc, tmp_path, run_tool):
                   for g in dataset.get_data_info(i)['instances'])
     # every object found above the threshold, the background boxes below it
     assert s['mAP'] == pytest.approx(1.)
-    assert s['at_score_thr'] == dict(precision=1., recall=1., f1=1., tp=num_gts, fp=0,
-                                     num_gts=num_gts)
+    assert s['at_score_thr'] == dict(
+        precision=1., recall=1., f1=1., tp=num_gts, fp=0, num_gts=num_gts)
     cm = np.array(s['confusion_matrix']['counts'])
     assert np.trace(cm) == num_gts and cm.sum() == num_gts
     # scores separate objects (0.9) from background (0.2) perfectly
@@ -131,8 +138,8 @@ def test_analyze_results_bad_input(det_results, synthetic_voc, tmp_path, run_too
     cases = {
         'empty': ([], 'holds no results'),
         'short': (results[1:], f'holds {len(results) - 1} images but the test set'),
-        'foreign': ([dict(r, img_id=f'x{k}') for k, r in enumerate(results)],
-                    'are not in the test set'),
+        'foreign':
+        ([dict(r, img_id=f'x{k}') for k, r in enumerate(results)], 'are not in the test set'),
     }
     for name, (content, message) in cases.items():
         bad = tmp_path / f'{name}.pkl'
@@ -140,8 +147,11 @@ def test_analyze_results_bad_input(det_results, synthetic_voc, tmp_path, run_too
         with pytest.raises(InputError, match=message):
             analyze(DET_CFG, str(bad), str(tmp_path / 'a'), data_root=synthetic_voc)
     # on the command line: one line, no traceback
-    r = run_tool(['tools/analysis/analyze_results.py', DET_CFG, str(tmp_path / 'short.pkl'),
-                  '--out', str(tmp_path / 'a'), '--data-root', synthetic_voc])
+    r = run_tool([
+        'tools/analysis/analyze_results.py', DET_CFG,
+        str(tmp_path / 'short.pkl'), '--out',
+        str(tmp_path / 'a'), '--data-root', synthetic_voc
+    ])
     assert 'were the results made with another config' in _error_line(r)
 
 
@@ -149,6 +159,7 @@ def test_analyze_segmentation(synthetic_cityscapes, tmp_path, run_tool):
     """A DumpResults pickle made from the ground truth: 10% of the valid pixels wrong."""
     from mmengine.config import Config
     from PIL import Image
+
     from skd_det.analysis.results import build_test_dataset
     from skd_det.utils import set_data_root
     cfg = Config.fromfile(SEG_CFG)
@@ -163,16 +174,23 @@ def test_analyze_segmentation(synthetic_cityscapes, tmp_path, run_tool):
         wrong = torch.from_numpy(rng.random(gt.shape) < 0.1) & valid
         pred = torch.where(wrong, (gt + 1) % 19, gt.clamp(max=18))
         logits = torch.nn.functional.one_hot(pred[0], 19).permute(2, 0, 1).float() * 3
-        results.append(dict(img_path=info['img_path'], seg_map_path=info['seg_map_path'],
-                            pred_sem_seg=dict(data=pred), gt_sem_seg=dict(data=gt),
-                            seg_logits=dict(data=logits)))
+        results.append(
+            dict(
+                img_path=info['img_path'],
+                seg_map_path=info['seg_map_path'],
+                pred_sem_seg=dict(data=pred),
+                gt_sem_seg=dict(data=gt),
+                seg_logits=dict(data=logits)))
         right += int((valid & ~wrong).sum())
         valid_total += int(valid.sum())
     path = tmp_path / 'seg.pkl'
     path.write_bytes(pickle.dumps(results))
     out = tmp_path / 'analysis'
-    r = run_tool(['tools/analysis/analyze_results.py', SEG_CFG, str(path), '--out', str(out),
-                  '--data-root', synthetic_cityscapes])
+    r = run_tool([
+        'tools/analysis/analyze_results.py', SEG_CFG,
+        str(path), '--out',
+        str(out), '--data-root', synthetic_cityscapes
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     s = json.loads((out / 'summary.json').read_text())
     assert s['aAcc'] == pytest.approx(right / valid_total)
@@ -198,10 +216,15 @@ def test_benchmark_inference_same_model(tmp_path, run_tool):
     model = runtime.build_model(cfg, torch.device('cpu'))
     ckpt, other = tmp_path / 'model.pth', tmp_path / 'other.pth'
     torch.save(dict(state_dict=model.state_dict()), ckpt)
-    common = ['--iters', '1', '--warmup', '0', '--img-size', '64', '64', '--device', 'cpu',
-              '--threads', '1']
-    r = run_tool(['tools/analysis/benchmark_inference.py', DET_CFG, str(ckpt),
-                  '--exported-config', DET_CFG, '--exported-checkpoint', str(ckpt)] + common)
+    common = [
+        '--iters', '1', '--warmup', '0', '--img-size', '64', '64', '--device', 'cpu', '--threads',
+        '1'
+    ]
+    r = run_tool([
+        'tools/analysis/benchmark_inference.py', DET_CFG,
+        str(ckpt), '--exported-config', DET_CFG, '--exported-checkpoint',
+        str(ckpt)
+    ] + common)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'outputs match' in r.stdout and 'time ratio exported / wrapper' in r.stdout
 
@@ -212,8 +235,12 @@ def test_benchmark_inference_same_model(tmp_path, run_tool):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as --threads 1: steadier on a shared 2-core machine
     try:
-        result = benchmark_inference([(DET_CFG, str(ckpt)), (DET_CFG, str(other))], 1, 0,
-                                     img_size=(64, 64), device='cpu', progress=False)
+        result = benchmark_inference([(DET_CFG, str(ckpt)), (DET_CFG, str(other))],
+                                     1,
+                                     0,
+                                     img_size=(64, 64),
+                                     device='cpu',
+                                     progress=False)
     finally:
         torch.set_num_threads(threads)
     assert result['outputs_match'] is False and result['max_abs_diff'] > 1e-3

@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from skd_det.analysis.calibration import (CalibrationHistogram, aurc, bin_index,
-                                          calibration_bins, expected_calibration_error,
-                                          reliability_table)
+from skd_det.analysis.calibration import (CalibrationHistogram, aurc, bin_index, calibration_bins,
+                                          expected_calibration_error, reliability_table)
 from skd_det.evaluation import DetectionCalibrationMetric, SegCalibrationMetric
 
 
@@ -24,8 +23,8 @@ def test_ece_hand_case():
 
 def test_bin_edges():
     # 15 bins [k/15, (k+1)/15); 0 in the first, 1.0 in the last
-    assert bin_index(np.array([0., 1 / 15 - 1e-9, 1 / 15, 0.999, 1.]), 15).tolist() == [
-        0, 0, 1, 14, 14]
+    assert bin_index(np.array([0., 1 / 15 - 1e-9, 1 / 15, 0.999, 1.]),
+                     15).tolist() == [0, 0, 1, 14, 14]
     assert expected_calibration_error([1., 1.], [1, 1]) == 0.
     assert expected_calibration_error([0., 0.], [0, 0]) == 0.
 
@@ -63,23 +62,27 @@ def test_histogram_matches_exact():
 def _det_sample(scores, boxes, labels, gt_boxes, gt_labels, ign_boxes=(), ign_labels=()):
     t = torch.tensor
     return dict(
-        pred_instances=dict(bboxes=t(boxes, dtype=torch.float32).reshape(-1, 4),
-                            scores=t(scores), labels=t(labels)),
-        gt_instances=dict(bboxes=t(gt_boxes, dtype=torch.float32).reshape(-1, 4),
-                          labels=t(gt_labels)),
-        ignored_instances=dict(bboxes=t(ign_boxes, dtype=torch.float32).reshape(-1, 4),
-                               labels=t(ign_labels, dtype=torch.long)))
+        pred_instances=dict(
+            bboxes=t(boxes, dtype=torch.float32).reshape(-1, 4), scores=t(scores),
+            labels=t(labels)),
+        gt_instances=dict(
+            bboxes=t(gt_boxes, dtype=torch.float32).reshape(-1, 4), labels=t(gt_labels)),
+        ignored_instances=dict(
+            bboxes=t(ign_boxes, dtype=torch.float32).reshape(-1, 4),
+            labels=t(ign_labels, dtype=torch.long)))
 
 
 def test_detection_calibration_metric():
     box, other = [0, 0, 10, 10], [50, 50, 60, 60]
     metric = DetectionCalibrationMetric()
-    metric.process({}, [
-        # right (0.9), duplicate of the same object (0.8, wrong), wrong class (0.3, wrong)
-        _det_sample([0.9, 0.8, 0.3], [box, box, other], [1, 1, 2], [box, other], [1, 1]),
-        # on an ignored object only: left out
-        _det_sample([0.6], [box], [0], [], [], [box], [0]),
-    ])
+    metric.process(
+        {},
+        [
+            # right (0.9), duplicate of the same object (0.8, wrong), wrong class (0.3, wrong)
+            _det_sample([0.9, 0.8, 0.3], [box, box, other], [1, 1, 2], [box, other], [1, 1]),
+            # on an ignored object only: left out
+            _det_sample([0.6], [box], [0], [], [], [box], [0]),
+        ])
     out = metric.compute_metrics(metric.results)
     assert out['num_dets'] == 3
     # bins: 0.9 right (gap 0.1), 0.8 wrong (0.8), 0.3 wrong (0.3) -> 1.2 / 3
@@ -95,8 +98,9 @@ def test_seg_calibration_metric(tmp_path):
     pred = (p1 > 0.5).long()
     gt = torch.tensor([1, 0, 0, 255]).reshape(1, 2, 2)
     metric = SegCalibrationMetric(out_dir=str(tmp_path))
-    metric.process({}, [dict(seg_logits=dict(data=logits), pred_sem_seg=dict(data=pred),
-                             gt_sem_seg=dict(data=gt))])
+    metric.process({}, [
+        dict(seg_logits=dict(data=logits), pred_sem_seg=dict(data=pred), gt_sem_seg=dict(data=gt))
+    ])
     out = metric.compute_metrics(metric.results)
     assert out['num_pixels'] == 3
     # bin 13 (0.9): 1 of 2 right -> |1 - 1.8| ; bin 12 (0.8): right -> |1 - 0.8|

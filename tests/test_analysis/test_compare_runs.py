@@ -8,8 +8,13 @@ import pytest
 from skd_det.analysis import logs
 
 # final mAP of each run; the metrics of epoch 1 must be ignored (not the last ones)
-RUNS = {'retinanet_seed0': 0.50, 'retinanet_seed1': 0.54, 'retinanet_seed2': 0.52,
-        'frskd_retinanet_seed0': 0.60, 'frskd_retinanet_seed1': 0.58}
+RUNS = {
+    'retinanet_seed0': 0.50,
+    'retinanet_seed1': 0.54,
+    'retinanet_seed2': 0.52,
+    'frskd_retinanet_seed0': 0.60,
+    'frskd_retinanet_seed1': 0.58
+}
 
 
 def _write_run(root, name, final_map, resumed=False):
@@ -20,11 +25,24 @@ def _write_run(root, name, final_map, resumed=False):
         part = lines[epoch - 1 if resumed else 0]
         for it in range(1, 3):
             step = (epoch - 1) * 2 + it
-            part.append(dict(lr=0.01, data_time=0.1, loss=2. / step, loss_cls=1. / step,
-                             time=0.5, epoch=epoch, iter=step, memory=100, step=step))
-        part.append({'pascal_voc/mAP': final_map - (0.2 if epoch == 1 else 0),
-                     'pascal_voc/AP50': final_map + 0.1, 'data_time': 0.1, 'time': 0.2,
-                     'step': epoch})
+            part.append(
+                dict(
+                    lr=0.01,
+                    data_time=0.1,
+                    loss=2. / step,
+                    loss_cls=1. / step,
+                    time=0.5,
+                    epoch=epoch,
+                    iter=step,
+                    memory=100,
+                    step=step))
+        part.append({
+            'pascal_voc/mAP': final_map - (0.2 if epoch == 1 else 0),
+            'pascal_voc/AP50': final_map + 0.1,
+            'data_time': 0.1,
+            'time': 0.2,
+            'step': epoch
+        })
     for ts, part in zip(('20250101_000000', '20250102_000000'), lines):
         if part:
             os.makedirs(root / name / ts / 'vis_data')
@@ -34,16 +52,24 @@ def _write_run(root, name, final_map, resumed=False):
 
 
 def test_compare_runs_table(tmp_path, run_tool):
-    dirs = [_write_run(tmp_path, name, m, resumed=name.endswith('seed1'))
-            for name, m in RUNS.items()]
+    dirs = [
+        _write_run(tmp_path, name, m, resumed=name.endswith('seed1')) for name, m in RUNS.items()
+    ]
     out, plot = tmp_path / 'table.md', tmp_path / 'loss.png'
-    r = run_tool(['tools/analysis/compare_runs.py', *dirs, '--metrics', 'pascal_voc/mAP',
-                  '--scale', '100', '--digits', '2', '--out', str(out), '--plot', str(plot)])
+    r = run_tool([
+        'tools/analysis/compare_runs.py', *dirs, '--metrics', 'pascal_voc/mAP', '--scale', '100',
+        '--digits', '2', '--out',
+        str(out), '--plot',
+        str(plot)
+    ])
     assert r.returncode == 0, r.stderr
     base = np.array([50., 54., 52.])
     frskd = np.array([60., 58.])
-    rows = {cells[0]: cells[1:] for cells in (
-        [c.strip() for c in line.strip('|').split('|')] for line in out.read_text().splitlines())}
+    rows = {
+        cells[0]: cells[1:]
+        for cells in ([c.strip() for c in line.strip('|').split('|')]
+                      for line in out.read_text().splitlines())
+    }
     assert rows['group'] == ['runs', 'pascal_voc/mAP']
     assert rows['retinanet'] == ['3', f'{base.mean():.2f} ± {base.std(ddof=1):.2f}']
     assert rows['retinanet'][1] == '52.00 ± 2.00'
@@ -59,8 +85,10 @@ def test_compare_runs_table(tmp_path, run_tool):
 def test_logs_helpers(tmp_path):
     work_dir = _write_run(tmp_path, 'a_seed1', 0.5, resumed=True)
     records = logs.read_records(work_dir)
-    assert logs.final_metrics(records) == pytest.approx({'pascal_voc/mAP': 0.5,
-                                                         'pascal_voc/AP50': 0.6})
+    assert logs.final_metrics(records) == pytest.approx({
+        'pascal_voc/mAP': 0.5,
+        'pascal_voc/AP50': 0.6
+    })
     its, values = logs.loss_curve(records)
     assert its.tolist() == [1, 2, 3, 4] and values[-1] == pytest.approx(0.5)
     assert logs.group_name('frskd_r18_seed12') == 'frskd_r18'

@@ -2,8 +2,7 @@
 import torch
 import torch.nn as nn
 
-from skd_det.analysis.complexity import (count_flops, parameter_split, student_of,
-                                         total_loss)
+from skd_det.analysis.complexity import count_flops, parameter_split, student_of, total_loss
 
 
 class ConvLinear(nn.Module):
@@ -19,6 +18,7 @@ class ConvLinear(nn.Module):
 
 
 class Wrapper(nn.Module):
+
     def __init__(self):
         super().__init__()
         self.student = ConvLinear()
@@ -47,8 +47,7 @@ def test_plain_model_is_all_student():
 def test_wrapper_split():
     model = Wrapper()
     assert student_of(model) is model.student
-    assert parameter_split(model) == dict(student=CONV_PARAMS + FC_PARAMS,
-                                          training_only=4 * 2 + 2)
+    assert parameter_split(model) == dict(student=CONV_PARAMS + FC_PARAMS, training_only=4 * 2 + 2)
     x = torch.zeros(1, 3, 8, 8)
     full = count_flops(model, lambda m, x: m(x), [x])
     alone = count_flops(model.student, lambda m, x: m(x), [x])
@@ -56,6 +55,8 @@ def test_wrapper_split():
 
 
 def test_total_loss_sums_loss_keys_only():
-    losses = dict(loss_cls=[torch.tensor(1.), torch.tensor(2.)], loss_bbox=torch.tensor(3.),
-                  acc=torch.tensor(100.))
+    losses = dict(
+        loss_cls=[torch.tensor(1.), torch.tensor(2.)],
+        loss_bbox=torch.tensor(3.),
+        acc=torch.tensor(100.))
     assert float(total_loss(losses)) == 6.

@@ -5,8 +5,7 @@ import pytest
 
 from skd_det.analysis.ap import coco_per_class, voc_per_class
 from skd_det.analysis.detection import (FP, IGNORED, TP, detection_confusion_matrix,
-                                        foreground_flags, match_detections,
-                                        precision_recall_f1)
+                                        foreground_flags, match_detections, precision_recall_f1)
 from skd_det.analysis.roc import roc_auc, roc_curve
 
 A, B, C = [0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]
@@ -15,8 +14,12 @@ NEAR_A = [1, 0, 11, 10]  # IoU with A: 90 / 110 = 0.82
 
 def test_match_rules():
     status = match_detections(
-        bboxes=[A, NEAR_A, B, C, C], scores=[0.9, 0.95, 0.8, 0.7, 0.6], labels=[0, 0, 1, 0, 2],
-        gt_bboxes=[A, B, C], gt_labels=[0, 0, 2], gt_ignore=[False, False, True])
+        bboxes=[A, NEAR_A, B, C, C],
+        scores=[0.9, 0.95, 0.8, 0.7, 0.6],
+        labels=[0, 0, 1, 0, 2],
+        gt_bboxes=[A, B, C],
+        gt_labels=[0, 0, 2],
+        gt_ignore=[False, False, True])
     # NEAR_A (best score) takes A; A is then a duplicate; B has the wrong class; C of class
     # 0 matches nothing of its class; C of class 2 lands on an ignored box
     assert status.tolist() == [FP, TP, FP, FP, IGNORED]
@@ -41,9 +44,14 @@ def _toy_set(seed=0, num_images=6, num_classes=3):
         fxy = rng.uniform(0, 80, (2, 2))
         dets = np.vstack([dets, np.hstack([fxy, fxy + 15])])
         labels = np.r_[gt_labels[keep], rng.integers(0, num_classes, 2)]
-        images.append(dict(bboxes=dets, scores=rng.random(len(dets)), labels=labels,
-                           gt_bboxes=gts, gt_labels=gt_labels,
-                           gt_ignore=np.zeros(n, bool)))
+        images.append(
+            dict(
+                bboxes=dets,
+                scores=rng.random(len(dets)),
+                labels=labels,
+                gt_bboxes=gts,
+                gt_labels=gt_labels,
+                gt_ignore=np.zeros(n, bool)))
     return images
 
 
@@ -53,14 +61,16 @@ def test_precision_recall_agree_with_eval_map():
     from mmdet.evaluation.functional import eval_map
     images = _toy_set()
     num_classes = 3
-    status = np.concatenate([match_detections(i['bboxes'], i['scores'], i['labels'],
-                                              i['gt_bboxes'], i['gt_labels']) for i in images])
+    status = np.concatenate([
+        match_detections(i['bboxes'], i['scores'], i['labels'], i['gt_bboxes'], i['gt_labels'])
+        for i in images
+    ])
     scores = np.concatenate([i['scores'] for i in images])
     labels = np.concatenate([i['labels'] for i in images])
-    num_gts = np.bincount(np.concatenate([i['gt_labels'] for i in images]),
-                          minlength=num_classes)
-    dets = [[np.hstack([i['bboxes'], i['scores'][:, None]])[i['labels'] == c]
-             for c in range(num_classes)] for i in images]
+    num_gts = np.bincount(np.concatenate([i['gt_labels'] for i in images]), minlength=num_classes)
+    dets = [[
+        np.hstack([i['bboxes'], i['scores'][:, None]])[i['labels'] == c] for c in range(num_classes)
+    ] for i in images]
     anns = [dict(bboxes=i['gt_bboxes'], labels=i['gt_labels']) for i in images]
     _, ref = eval_map(dets, anns, iou_thr=0.5, logger='silent', nproc=1)
     for c in range(num_classes):
@@ -80,10 +90,17 @@ def test_voc_and_coco_ap_of_perfect_detections():
     from pycocotools.coco import COCO
     classes = ['a', 'b', 'c']
     images = _toy_set(1)
-    dets = [[np.hstack([i['gt_bboxes'], np.ones((len(i['gt_bboxes']), 1))])[i['gt_labels'] == c]
-             for c in range(3)] for i in images]
-    anns = [dict(bboxes=i['gt_bboxes'], labels=i['gt_labels'], bboxes_ignore=np.zeros((0, 4)),
-                 labels_ignore=np.zeros(0)) for i in images]
+    dets = [[
+        np.hstack([i['gt_bboxes'], np.ones((len(i['gt_bboxes']), 1))])[i['gt_labels'] == c]
+        for c in range(3)
+    ] for i in images]
+    anns = [
+        dict(
+            bboxes=i['gt_bboxes'],
+            labels=i['gt_labels'],
+            bboxes_ignore=np.zeros((0, 4)),
+            labels_ignore=np.zeros(0)) for i in images
+    ]
     voc = voc_per_class(dets, anns, classes, eval_mode='area')
     present = set(np.concatenate([i['gt_labels'] for i in images]).tolist())
     assert voc['mAP'] == pytest.approx(1.)
@@ -96,13 +113,20 @@ def test_voc_and_coco_ap_of_perfect_detections():
     gt.dataset = dict(
         images=[dict(id=k, width=200, height=200) for k in range(len(images))],
         categories=[dict(id=10 + c, name=n) for c, n in enumerate(classes)],
-        annotations=[dict(id=j + 1, image_id=k, category_id=10 + lbl,
-                          bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
-                          area=float((b[2] - b[0]) * (b[3] - b[1])), iscrowd=0)
-                     for j, (k, b, lbl) in enumerate(boxes)])
+        annotations=[
+            dict(
+                id=j + 1,
+                image_id=k,
+                category_id=10 + lbl,
+                bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]],
+                area=float((b[2] - b[0]) * (b[3] - b[1])),
+                iscrowd=0) for j, (k, b, lbl) in enumerate(boxes)
+        ])
     gt.createIndex()
-    dets = [dict(image_id=a['image_id'], category_id=a['category_id'], bbox=a['bbox'],
-                 score=1.) for a in gt.dataset['annotations']]
+    dets = [
+        dict(image_id=a['image_id'], category_id=a['category_id'], bbox=a['bbox'], score=1.)
+        for a in gt.dataset['annotations']
+    ]
     img_ids, cat_ids = list(range(len(images))), [10, 11, 12]
     coco = coco_per_class(gt, dets, img_ids, cat_ids, classes)
     assert coco['mAP'] == pytest.approx(1.) and coco['AP50'] == pytest.approx(1.)
@@ -117,12 +141,21 @@ def test_confusion_matrix_toy():
     images = [
         # A found as class 0; B (class 1) found as class 0; C (class 2) missed; a background
         # detection of class 2; a detection under the score threshold is not counted
-        dict(bboxes=[A, B, [60, 60, 70, 70], C], scores=[0.9, 0.8, 0.7, 0.1],
-             labels=[0, 0, 2, 2], gt_bboxes=[A, B, C], gt_labels=[0, 1, 2],
-             gt_ignore=[False, False, False]),
+        dict(
+            bboxes=[A, B, [60, 60, 70, 70], C],
+            scores=[0.9, 0.8, 0.7, 0.1],
+            labels=[0, 0, 2, 2],
+            gt_bboxes=[A, B, C],
+            gt_labels=[0, 1, 2],
+            gt_ignore=[False, False, False]),
         # an ignored object is not a miss
-        dict(bboxes=np.zeros((0, 4)), scores=[], labels=np.zeros(0, int), gt_bboxes=[A],
-             gt_labels=[1], gt_ignore=[True]),
+        dict(
+            bboxes=np.zeros((0, 4)),
+            scores=[],
+            labels=np.zeros(0, int),
+            gt_bboxes=[A],
+            gt_labels=[1],
+            gt_ignore=[True]),
     ]
     cm = detection_confusion_matrix(images, num_classes=3, score_thr=0.3)
     expected = np.zeros((4, 4), int)

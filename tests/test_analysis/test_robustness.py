@@ -7,16 +7,26 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from skd_det.analysis.robustness import (plot_robustness, robustness_summary,
-                                         robustness_table)
+from skd_det.analysis.robustness import plot_robustness, robustness_summary, robustness_table
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = 'tools/analysis/test_robustness.py'
 
 # two corruptions, one with all five severities, one with two
 CLEAN = 0.80
-CORRUPTED = {'motion_blur': {1: 0.70, 2: 0.60, 3: 0.50, 4: 0.40, 5: 0.30},
-             'linear_motion_blur': {1: 0.80, 3: 0.40}}
+CORRUPTED = {
+    'motion_blur': {
+        1: 0.70,
+        2: 0.60,
+        3: 0.50,
+        4: 0.40,
+        5: 0.30
+    },
+    'linear_motion_blur': {
+        1: 0.80,
+        3: 0.40
+    }
+}
 
 
 def test_mpc_and_rpc_hand_computed():
@@ -47,12 +57,14 @@ def test_table_and_plot(tmp_path):
     s = robustness_summary(CLEAN, CORRUPTED)
     table = robustness_table(s, 'mAP')
     lines = table.splitlines()
-    assert lines[0].split('|')[1:-1] == [' corruption         ', ' clean mAP ', ' sev 1 ',
-                                         ' sev 2 ', ' sev 3 ', ' sev 4 ', ' sev 5 ', ' mean ']
-    assert [c.strip() for c in lines[2].split('|')[1:-1]] == [
-        'motion_blur', '80.0', '70.0', '60.0', '50.0', '40.0', '30.0', '50.0']
-    assert [c.strip() for c in lines[3].split('|')[1:-1]] == [
-        'linear_motion_blur', '80.0', '80.0', '-', '40.0', '-', '-', '60.0']
+    assert lines[0].split('|')[1:-1] == [
+        ' corruption         ', ' clean mAP ', ' sev 1 ', ' sev 2 ', ' sev 3 ', ' sev 4 ',
+        ' sev 5 ', ' mean '
+    ]
+    assert [c.strip() for c in lines[2].split('|')[1:-1]
+            ] == ['motion_blur', '80.0', '70.0', '60.0', '50.0', '40.0', '30.0', '50.0']
+    assert [c.strip() for c in lines[3].split('|')[1:-1]
+            ] == ['linear_motion_blur', '80.0', '80.0', '-', '40.0', '-', '-', '60.0']
     assert lines[-1] == 'mPC = 55.0, rPC = 68.8%'
     png = plot_robustness(s, str(tmp_path / 'r.png'), 'test')
     with open(png, 'rb') as f:
@@ -70,8 +82,8 @@ def test_corrupted_config_blurs_every_test_image_after_loading(synthetic_voc, lo
     blurred = tool.corrupted_config(cfg, 'motion_blur', 2, seed=0)
     pipeline = blurred.test_dataloader.dataset.pipeline
     assert pipeline[0]['type'] == 'LoadImageFromFile'
-    assert pipeline[1] == dict(type='MotionBlurCorruption', corruption='motion_blur',
-                               severity=2, seed=0)
+    assert pipeline[1] == dict(
+        type='MotionBlurCorruption', corruption='motion_blur', severity=2, seed=0)
     assert len(cfg.test_dataloader.dataset.pipeline) == len(pipeline) - 1  # a copy
     init_default_scope('mmdet')
     from mmdet.registry import DATASETS
@@ -115,11 +127,13 @@ def test_tool_on_a_segmentor(synthetic_cityscapes, tmp_path, run_tool):
     ckpt = tmp_path / 'fcn.pth'
     torch.save({'state_dict': MODELS.build(Config.fromfile(base).model).state_dict()}, ckpt)
     out = tmp_path / 'out'
-    result = run_tool(['tools/analysis/test_robustness.py', str(config), str(ckpt),
-                       '--severities', '0', '3', '--out', str(out), '--data-root',
-                       synthetic_cityscapes, '--device', 'cpu', '--cfg-options',
-                       'test_dataloader.num_workers=0',
-                       'test_dataloader.dataset.pipeline.1.scale=(256,128)'],
+    result = run_tool([
+        'tools/analysis/test_robustness.py',
+        str(config),
+        str(ckpt), '--severities', '0', '3', '--out',
+        str(out), '--data-root', synthetic_cityscapes, '--device', 'cpu', '--cfg-options',
+        'test_dataloader.num_workers=0', 'test_dataloader.dataset.pipeline.1.scale=(256,128)'
+    ],
                       env=dict(OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((out / 'robustness.json').read_text())

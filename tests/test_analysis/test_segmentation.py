@@ -28,7 +28,9 @@ def test_matches_mmseg_iou_metric():
     gt[:, :2] = 255
     pred = np.where(rng.random(gt.shape) < 0.7, gt, rng.integers(0, 5, gt.shape)) % 5
     cm = sum(seg_confusion_matrix(p, g, 5) for p, g in zip(pred, gt))
-    areas = [IoUMetric.intersect_and_union(torch.from_numpy(p), torch.from_numpy(g), 5, 255)
-             for p, g in zip(pred, gt)]
+    areas = [
+        IoUMetric.intersect_and_union(torch.from_numpy(p), torch.from_numpy(g), 5, 255)
+        for p, g in zip(pred, gt)
+    ]
     inter, union = sum(a[0] for a in areas), sum(a[1] for a in areas)
     np.testing.assert_allclose(iou_from_confusion(cm)['iou'], (inter / union).numpy())

@@ -51,18 +51,28 @@ def test_paired_difference_hand_computed():
 
 def _write_study(path, **overrides):
     study = dict(
-        data=dict(type='voc',
-                  train=dict(num_train=2, num_val=1, seed=0, img_size=(64, 64)),
-                  test=dict(num_train=1, num_val=2, seed=1, img_size=(64, 64))),
-        baseline='base', seeds=[0, 1], metrics=['pascal_voc/mAP'], scale=100, digits=3,
-        variants=dict(base=dict(config=RETINANET),
-                      gamma=dict(config=RETINANET,
-                                 cfg_options={'model.bbox_head.loss_cls.gamma': 1.0})),
+        data=dict(
+            type='voc',
+            train=dict(num_train=2, num_val=1, seed=0, img_size=(64, 64)),
+            test=dict(num_train=1, num_val=2, seed=1, img_size=(64, 64))),
+        baseline='base',
+        seeds=[0, 1],
+        metrics=['pascal_voc/mAP'],
+        scale=100,
+        digits=3,
+        variants=dict(
+            base=dict(config=RETINANET),
+            gamma=dict(config=RETINANET, cfg_options={'model.bbox_head.loss_cls.gamma': 1.0})),
         # 1 epoch of one batch of 4 (2 train images per year), no validation while training
-        cfg_options={'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 2,
-                     'param_scheduler.1.end': 1, 'train_dataloader.num_workers': 0,
-                     'val_dataloader.num_workers': 0, 'test_dataloader.num_workers': 0,
-                     'default_hooks.logger.interval': 1})
+        cfg_options={
+            'train_cfg.max_epochs': 1,
+            'train_cfg.val_interval': 2,
+            'param_scheduler.1.end': 1,
+            'train_dataloader.num_workers': 0,
+            'val_dataloader.num_workers': 0,
+            'test_dataloader.num_workers': 0,
+            'default_hooks.logger.interval': 1
+        })
     study.update(overrides)
     path.write_text('\n'.join(f'{k} = {v!r}' for k, v in study.items()) + '\n')
     return str(path)
@@ -73,50 +83,67 @@ def test_bad_study_files(tmp_path):
         studies.load_study(_write_study(tmp_path / 'a.py', seeds=[]))
     with pytest.raises(InputError, match="baseline 'nope' is not one of the variants"):
         studies.load_study(_write_study(tmp_path / 'b.py', baseline='nope'))
-    with pytest.raises(InputError, match=r"data.train has unknown generate_voc arguments "
-                       r"\['num_imgs'\]"):
-        studies.load_study(_write_study(tmp_path / 'c.py', data=dict(
-            type='voc', train=dict(num_imgs=3), test=dict())))
+    with pytest.raises(
+            InputError, match=r"data.train has unknown generate_voc arguments "
+            r"\['num_imgs'\]"):
+        studies.load_study(
+            _write_study(
+                tmp_path / 'c.py', data=dict(type='voc', train=dict(num_imgs=3), test=dict())))
     with pytest.raises(InputError, match='`metrics` must be a non-empty list'):
         studies.load_study(_write_study(tmp_path / 'd.py', metrics=[]))
     with pytest.raises(InputError, match='`seeds` must be a list'):
         studies.load_study(_write_study(tmp_path / 'f.py', seeds=3))
     (tmp_path / 'e.py').write_text("data = dict(type='voc', train={}, test={})\n")
-    with pytest.raises(InputError, match=r"missing \['variants', 'baseline', 'seeds', "
-                       r"'metrics'\]"):
+    with pytest.raises(
+            InputError, match=r"missing \['variants', 'baseline', 'seeds', "
+            r"'metrics'\]"):
         studies.load_study(str(tmp_path / 'e.py'))
 
 
 def test_summary_table_with_holes(tmp_path):
     """The table from finished runs (README's numbers), a failed run and a run without the
     metric: each marked in its cell, left out of the statistics."""
-    study = studies.load_study(_write_study(
-        tmp_path / 'study.py', seeds=[0, 1, 2, 3], scale=1, digits=1,
-        variants=dict(base=dict(config=RETINANET), frskd=dict(config=RETINANET))))
+    study = studies.load_study(
+        _write_study(
+            tmp_path / 'study.py',
+            seeds=[0, 1, 2, 3],
+            scale=1,
+            digits=1,
+            variants=dict(base=dict(config=RETINANET), frskd=dict(config=RETINANET))))
     runs = studies.plan_runs(study, str(tmp_path / 'work'))
-    results = {f'base seed {s}': dict(metrics={'pascal_voc/mAP': v}, train_s=60., test_s=6.)
-               for s, v in BASE.items()}
-    results.update({f'frskd seed {s}': dict(metrics={'pascal_voc/mAP': v}, train_s=120.,
-                                            test_s=6.) for s, v in FRSKD.items()})
+    results = {
+        f'base seed {s}': dict(metrics={'pascal_voc/mAP': v}, train_s=60., test_s=6.)
+        for s, v in BASE.items()
+    }
+    results.update({
+        f'frskd seed {s}': dict(metrics={'pascal_voc/mAP': v}, train_s=120., test_s=6.)
+        for s, v in FRSKD.items()
+    })
     results['frskd seed 3'] = dict(metrics={'pascal_voc/AP50': 0.5}, train_s=120., test_s=6.)
     runs[3].error = 'train failed: error: simulated'  # base seed 3
     lines = []
     summary = summarise(study, runs, results, log=lines.append)
-    assert lines == ["error: frskd seed 3: the test log has no 'pascal_voc/mAP' (it has "
-                     f"['pascal_voc/AP50']) in {runs[7].path('test')}"]
-    rows = {cells[0]: cells[1:] for cells in (
-        [c.strip() for c in line.strip('|').split('|')]
-        for line in markdown(summary).splitlines() if line.startswith('|'))}
+    assert lines == [
+        "error: frskd seed 3: the test log has no 'pascal_voc/mAP' (it has "
+        f"['pascal_voc/AP50']) in {runs[7].path('test')}"
+    ]
+    rows = {
+        cells[0]: cells[1:]
+        for cells in ([c.strip() for c in line.strip('|').split('|')]
+                      for line in markdown(summary).splitlines() if line.startswith('|'))
+    }
     assert rows['seed'] == ['base', 'frskd', 'Δ frskd']
     assert rows['0'] == ['18.3', '25.6', '+7.3'] and rows['1'] == ['30.0', '24.4', '-5.6']
     assert rows['3'] == ['failed', 'no metric', '-']
     assert rows['mean ± std'] == ['23.8 ± 5.9', '25.9 ± 1.7', '+2.1 ± 6.8']
     half = T_975[2] * math.sqrt(92.58 / 2) / math.sqrt(3)  # 16.90
-    assert rows['frskd'] == ['3', '25.9 ± 1.7', '2.0', '+2.1 (n=3)',
-                             f'[{2.1 - half:+.1f}, {2.1 + half:+.1f}]', '0.646', 'no']
+    assert rows['frskd'] == [
+        '3', '25.9 ± 1.7', '2.0', '+2.1 (n=3)', f'[{2.1 - half:+.1f}, {2.1 + half:+.1f}]', '0.646',
+        'no'
+    ]
     assert rows['base'][:4] == ['3', '23.8 ± 5.9', '1.0', '(baseline)']
-    assert [r['status'] for r in summary['runs']] == ['ok'] * 3 + ['failed'] + ['ok'] * 3 + [
-        'missing metric']
+    assert [r['status']
+            for r in summary['runs']] == ['ok'] * 3 + ['failed'] + ['ok'] * 3 + ['missing metric']
     json.dumps(summary)  # results.json
     assert os.path.getsize(plot(summary, str(tmp_path / 'results.png'))) > 0
 
@@ -139,10 +166,15 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
         # passes the option check, fails when the model is built
         broken=dict(config=RETINANET, cfg_options={'model.backbone.depth': 19}))
     work, data = tmp_path / 'work', tmp_path / 'data'
-    args = ['tools/analysis/run_study.py', '--work-dir', str(work), '--data-dir', str(data),
-            '--runs-dir', str(tmp_path / 'runs'), '--jobs', '1', '--threads', '1']
-    r = run_tool(args[:1] + [_write_study(tmp_path / 'study.py', variants=variants)] + args[1:],
-                 env=dict(OMP_NUM_THREADS='1'))
+    args = [
+        'tools/analysis/run_study.py', '--work-dir',
+        str(work), '--data-dir',
+        str(data), '--runs-dir',
+        str(tmp_path / 'runs'), '--jobs', '1', '--threads', '1'
+    ]
+    r = run_tool(
+        args[:1] + [_write_study(tmp_path / 'study.py', variants=variants)] + args[1:],
+        env=dict(OMP_NUM_THREADS='1'))
     out = r.stdout
     assert r.returncode == 1, r.stderr[-3000:]  # holes
     assert 'Traceback' not in out + r.stderr
@@ -161,13 +193,17 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
     assert (work / 'results.png').stat().st_size > 0
 
     # the table's paired delta and CI against the runs' own metrics
-    value = {(v, s): 100 * _read(run_dir[(v, s)], 'result.json')['metrics']['pascal_voc/mAP']
-             for v in ('base', 'gamma') for s in (0, 1)}
+    value = {
+        (v, s): 100 * _read(run_dir[(v, s)], 'result.json')['metrics']['pascal_voc/mAP']
+        for v in ('base', 'gamma')
+        for s in (0, 1)
+    }
     deltas = [value[('gamma', s)] - value[('base', s)] for s in (0, 1)]
     mean, sd = sum(deltas) / 2, abs(deltas[0] - deltas[1]) / math.sqrt(2)
     half = T_975[1] * sd / math.sqrt(2)
-    row = next(line for line in (work / 'results.md').read_text().splitlines()
-               if line.startswith('| gamma '))
+    row = next(
+        line for line in (work / 'results.md').read_text().splitlines()
+        if line.startswith('| gamma '))
     assert f'{mean:+.3f} (n=2)' in row and f'[{mean - half:+.3f}, {mean + half:+.3f}]' in row
 
     # resume: finished runs are skipped; a trained but untested run is only tested
@@ -175,8 +211,9 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
     os.remove(osp.join(gamma1, 'result.json'))
     trained = {p: _timestamps(p, 'train') for p in run_dir.values()}
     two = dict(base=variants['base'], gamma=variants['gamma'])
-    r = run_tool(args[:1] + [_write_study(tmp_path / 'study2.py', variants=two)] + args[1:],
-                 env=dict(OMP_NUM_THREADS='1'))
+    r = run_tool(
+        args[:1] + [_write_study(tmp_path / 'study2.py', variants=two)] + args[1:],
+        env=dict(OMP_NUM_THREADS='1'))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert '4 runs: 3 finished before (skipped), 1 to run' in r.stdout
     assert '[4/4] gamma seed 1: ok' in r.stdout
@@ -187,11 +224,19 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
 
     # test-only options (another evaluator) test the same trained runs again, beside the
     # plain tests, without training anything
-    calibration = [dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
-                   dict(type='DetectionCalibrationMetric')]
-    r = run_tool(args[:1] + [_write_study(
-        tmp_path / 'study3.py', variants=two, test_cfg_options={'test_evaluator': calibration},
-        metrics=['pascal_voc/mAP', 'calibration/ECE'])] + args[1:], env=dict(OMP_NUM_THREADS='1'))
+    calibration = [
+        dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
+        dict(type='DetectionCalibrationMetric')
+    ]
+    r = run_tool(
+        args[:1] + [
+            _write_study(
+                tmp_path / 'study3.py',
+                variants=two,
+                test_cfg_options={'test_evaluator': calibration},
+                metrics=['pascal_voc/mAP', 'calibration/ECE'])
+        ] + args[1:],
+        env=dict(OMP_NUM_THREADS='1'))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert '4 runs: 0 finished before (skipped), 4 to run' in r.stdout
     assert {p: _timestamps(p, 'train') for p in run_dir.values()} == trained
@@ -208,10 +253,11 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
 
 
 def test_test_cfg_options_keep_the_training_key(tmp_path):
-    plain = studies.plan_runs(studies.load_study(_write_study(tmp_path / 'a.py')),
-                              str(tmp_path / 'runs'))
-    extra = studies.plan_runs(studies.load_study(_write_study(
-        tmp_path / 'b.py', test_cfg_options={'test_evaluator.eval_mode': 'area'})),
+    plain = studies.plan_runs(
+        studies.load_study(_write_study(tmp_path / 'a.py')), str(tmp_path / 'runs'))
+    extra = studies.plan_runs(
+        studies.load_study(
+            _write_study(tmp_path / 'b.py', test_cfg_options={'test_evaluator.eval_mode': 'area'})),
         str(tmp_path / 'runs'))
     for p, e in zip(plain, extra):
         assert p.work_dir == e.work_dir and p.config == e.config == p.test_config
@@ -226,10 +272,12 @@ def test_options_with_delete_serve_training_and_test_configs(tmp_path):
     """`_delete_` in a variant's options (replace a dict, as the pretrained-proxy studies do)
     applies to both the training and the test config (merging consumes the key)."""
     init = dict(_delete_=True, type='Pretrained', checkpoint='weights.pth')
-    study = studies.load_study(_write_study(
-        tmp_path / 'a.py', variants=dict(base=dict(
-            config=RETINANET, cfg_options={'model.backbone.init_cfg': init})),
-        test_cfg_options={'test_evaluator.eval_mode': 'area'}))
+    study = studies.load_study(
+        _write_study(
+            tmp_path / 'a.py',
+            variants=dict(
+                base=dict(config=RETINANET, cfg_options={'model.backbone.init_cfg': init})),
+            test_cfg_options={'test_evaluator.eval_mode': 'area'}))
     for run in studies.plan_runs(study, str(tmp_path / 'runs')):
         for path in (run.config, run.test_config):
             with open(path) as f:

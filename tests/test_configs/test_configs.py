@@ -5,16 +5,17 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO
 from skd_det.utils import set_data_root, task_of
 from skd_det.utils.config import iter_datasets
 
 # studies/ holds seed-study files of tools/analysis/run_study.py, not model configs
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p and f'{osp.sep}studies{osp.sep}' not in p)
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p and f'{osp.sep}studies{osp.sep}' not in p)
 
 
 def _registries(cfg):
@@ -68,10 +69,12 @@ def _dicts(node):
 
 def test_configs_found():
     names = {osp.relpath(p, REPO) for p in CONFIGS}
-    assert {'configs/retinanet/retinanet_r50_fpn_1x_voc0712.py',
-            'configs/retinanet/retinanet_r50_fpn_1x_coco.py',
-            'configs/fcn/fcn_r50-d8_512x1024_cityscapes.py',
-            'configs/fcn/fcn_r50-d8_512x512_voc12aug.py'} <= names
+    assert {
+        'configs/retinanet/retinanet_r50_fpn_1x_voc0712.py',
+        'configs/retinanet/retinanet_r50_fpn_1x_coco.py',
+        'configs/fcn/fcn_r50-d8_512x1024_cityscapes.py',
+        'configs/fcn/fcn_r50-d8_512x512_voc12aug.py'
+    } <= names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
@@ -105,6 +108,6 @@ def test_config_trains_one_step_on_synthetic_data(path, request):
     optim.step()
     with torch.no_grad():
         model.eval()
-        preds = model(**model.data_preprocessor(pseudo_collate([test_set[0]]), False),
-                      mode='predict')
+        preds = model(
+            **model.data_preprocessor(pseudo_collate([test_set[0]]), False), mode='predict')
     assert len(preds) == 1

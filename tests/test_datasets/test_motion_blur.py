@@ -7,8 +7,8 @@ from mmdet.structures import DetDataSample
 from mmengine.registry import MODELS, TRANSFORMS
 from mmengine.structures import InstanceData
 
-from skd_det.datasets.transforms import motion_blur as mb
 from skd_det.datasets.transforms import MotionBlurCorruption
+from skd_det.datasets.transforms import motion_blur as mb
 from skd_det.models.data_preprocessors import SHARP_KEY, MotionBlurBatchAugment, sharp_views
 
 

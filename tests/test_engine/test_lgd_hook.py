@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn as nn
+from conftest import toy_runner
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from conftest import toy_runner
 
 from skd_det.engine.hooks import LGDPhaseHook
 
@@ -58,15 +58,19 @@ class ToyLGD(BaseModel):
 
 def make_runner(work_dir, model, by_epoch=False, **kwargs):
     return toy_runner(
-        work_dir, model,
+        work_dir,
+        model,
         dict(type='LGDPhaseHook', adapter_warmup=1 / 3, freeze_backbone=2 / 9),
-        iters=9, checkpoint_interval=2, by_epoch=by_epoch, **kwargs)
+        iters=9,
+        checkpoint_interval=2,
+        by_epoch=by_epoch,
+        **kwargs)
 
 
 # 9 iterations: adapter warm-up for iterations 0..2 (1/3), frozen backbone for 0..1 (2/9): the
 # step of iteration 1 leaves the backbone as it was, those of iterations 2.. change it
-EXPECTED = ([(True, True, None), (True, True, False), (True, False, False)] +
-            [(False, False, True)] * 6)
+EXPECTED = ([(True, True, None), (True, True, False),
+             (True, False, False)] + [(False, False, True)] * 6)
 
 
 def test_authors_schedule():
@@ -82,8 +86,8 @@ def test_authors_schedule():
     assert not hook.phase_at(15000, 90000)['detach_distill_student']
     assert hook.phase_at(9999, 90000)['freeze_backbone']
     assert not hook.phase_at(10000, 90000)['freeze_backbone']
-    assert LGDPhaseHook(0, 0).phase_at(0, 10) == dict(detach_distill_student=False,
-                                                      freeze_backbone=False)
+    assert LGDPhaseHook(0, 0).phase_at(0, 10) == dict(
+        detach_distill_student=False, freeze_backbone=False)
 
 
 @pytest.mark.parametrize('value', [-0.1, 1.5, '1/6'])
@@ -116,8 +120,11 @@ def test_resume_recomputes_the_phase(tmp_path, monkeypatch):
     for start, flags in ((2, False), (4, True)):  # inside the warm-up, and after it
         resumed = ToyLGD()  # fresh teacher flags, wrong for the resumed iteration
         resumed.teacher.detach_distill_student = flags
-        make_runner(tmp_path / f'resumed_{start}', resumed, resume=True,
-                    load_from=str(tmp_path / 'full' / f'iter_{start}.pth')).train()
+        make_runner(
+            tmp_path / f'resumed_{start}',
+            resumed,
+            resume=True,
+            load_from=str(tmp_path / 'full' / f'iter_{start}.pth')).train()
         # the first resumed step has no previous weight to compare with
         assert [s[:2] for s in resumed.seen] == [s[:2] for s in EXPECTED[start:]]
         assert resumed.seen[1:] == EXPECTED[start + 1:] == full.seen[start + 1:]
@@ -128,8 +135,11 @@ def test_ddp_wrapped_model_is_unwrapped():
     ddp = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
     nn.Module.__init__(ddp)  # no process group needed to hold a module
     ddp.module = model
-    runner = SimpleNamespace(model=ddp, iter=1, max_iters=9,
-                             message_hub=MessageHub.get_instance(f'lgd_{uuid.uuid4().hex}'))
+    runner = SimpleNamespace(
+        model=ddp,
+        iter=1,
+        max_iters=9,
+        message_hub=MessageHub.get_instance(f'lgd_{uuid.uuid4().hex}'))
     ddp.find_unused_parameters = True
     hook = LGDPhaseHook(1 / 3, 1 / 9)
     hook.before_train(runner)
@@ -152,6 +162,8 @@ def test_model_without_lgd_teacher_is_rejected(tmp_path):
             del self.teacher
 
     runner = make_runner(tmp_path, Plain())
-    with pytest.raises(TypeError, match='LGDTeacher and a student with a backbone; the model '
-                                        'is a Plain with teacher NoneType'):
+    with pytest.raises(
+            TypeError,
+            match='LGDTeacher and a student with a backbone; the model '
+            'is a Plain with teacher NoneType'):
         runner.train()

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
+from conftest import toy_runner
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from conftest import toy_runner
 
 from skd_det.engine.hooks import DistillWarmupHook
 
@@ -31,8 +31,14 @@ class ToyDistiller(BaseModel):
 
 
 def make_runner(work_dir, model, by_epoch=False, **kwargs):
-    return toy_runner(work_dir, model, dict(type='DistillWarmupHook', begin=0.5), iters=6,
-                      checkpoint_interval=3, by_epoch=by_epoch, **kwargs)
+    return toy_runner(
+        work_dir,
+        model,
+        dict(type='DistillWarmupHook', begin=0.5),
+        iters=6,
+        checkpoint_interval=3,
+        by_epoch=by_epoch,
+        **kwargs)
 
 
 def test_schedule_values():
@@ -73,8 +79,9 @@ def test_resume_recomputes_the_scale(tmp_path, monkeypatch):
     full = ToyDistiller()
     make_runner(tmp_path / 'full', full).train()
     resumed = ToyDistiller()  # fresh model: scale 1.0 until the hook sets it
-    make_runner(tmp_path / 'resumed', resumed, resume=True,
-                load_from=str(tmp_path / 'full' / 'iter_3.pth')).train()
+    make_runner(
+        tmp_path / 'resumed', resumed, resume=True,
+        load_from=str(tmp_path / 'full' / 'iter_3.pth')).train()
     assert resumed.seen == full.seen[3:]
     assert resumed.seen[0] == 0 and resumed.seen[-1] > 0
 
@@ -84,8 +91,11 @@ def test_ddp_wrapped_model_is_unwrapped():
     ddp = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
     nn.Module.__init__(ddp)  # no process group needed to hold a module
     ddp.module = model
-    runner = SimpleNamespace(model=ddp, iter=5, max_iters=6,
-                             message_hub=MessageHub.get_instance(f'warmup_{uuid.uuid4().hex}'))
+    runner = SimpleNamespace(
+        model=ddp,
+        iter=5,
+        max_iters=6,
+        message_hub=MessageHub.get_instance(f'warmup_{uuid.uuid4().hex}'))
     DistillWarmupHook(begin=0.5).before_train_iter(runner, batch_idx=5)
     assert model.distill_weight_scale == DistillWarmupHook(begin=0.5).scale_at(5, 6) > 0
 

@@ -31,14 +31,12 @@ EFFDET_KWARGS = dict(
 
 def _bifpnc(in_channels, width_mult=2, **kwargs):
     """The authors' BiFPNc: widths grow with depth, d_i = width_mult * c_i."""
-    return BiFPN(in_channels, out_channels=None, width_mult=width_mult,
-                 **kwargs)
+    return BiFPN(in_channels, out_channels=None, width_mult=width_mult, **kwargs)
 
 
 def _inputs(channels=IN_CHANNELS, sizes=ODD_SIZES, n=2, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(n, c, h, w, generator=g)
-            for c, (h, w) in zip(channels, sizes)]
+    return [torch.randn(n, c, h, w, generator=g) for c, (h, w) in zip(channels, sizes)]
 
 
 def _fusions(model):
@@ -54,8 +52,7 @@ def test_fusion_weights_normalised_and_non_negative():
     w = fusion.normalized_weights()
     assert (w >= 0).all()
     assert w[0] == 0
-    assert torch.allclose(w, torch.tensor([0.0, 3 / (4 + 1e-6),
-                                           1 / (4 + 1e-6)]))
+    assert torch.allclose(w, torch.tensor([0.0, 3 / (4 + 1e-6), 1 / (4 + 1e-6)]))
     assert abs(w.sum().item() - 1) < 1e-5
     # fused output: ReLU on every input, then the weighted sum
     xs = [torch.randn(1, 2, 3, 3) for _ in range(3)]
@@ -79,8 +76,7 @@ def test_fusion_weights_in_model_after_negative_assignment():
         assert (w >= 0).all()
         assert abs(w.sum().item() - 1) < 1e-5
     model.init_weights()
-    assert all(torch.equal(f.weight, torch.ones(f.num_inputs))
-               for f in fusions)
+    assert all(torch.equal(f.weight, torch.ones(f.num_inputs)) for f in fusions)
 
 
 @pytest.mark.parametrize('cls, kwargs, widths', [
@@ -92,16 +88,16 @@ def test_output_shapes_odd_sizes(cls, kwargs, widths):
     model = cls(IN_CHANNELS, **kwargs)
     outs = model(_inputs())
     assert isinstance(outs, tuple) and len(outs) == 4
-    assert [tuple(o.shape) for o in outs] == [
-        (2, c, h, w) for c, (h, w) in zip(widths, ODD_SIZES)
-    ]
+    assert [tuple(o.shape) for o in outs] == [(2, c, h, w) for c, (h, w) in zip(widths, ODD_SIZES)]
     assert all((o >= 0).all() for o in outs)  # FRSKD: ReLU'd outputs
 
 
-@pytest.mark.parametrize('sizes', [
-    [(33, 47), (16, 23), (8, 11)],  # floor-halved: pooled maps get cropped
-    [(32, 32), (17, 17), (9, 9)],  # pooled maps get padded
-])
+@pytest.mark.parametrize(
+    'sizes',
+    [
+        [(33, 47), (16, 23), (8, 11)],  # floor-halved: pooled maps get cropped
+        [(32, 32), (17, 17), (9, 9)],  # pooled maps get padded
+    ])
 def test_sizes_not_from_same_padding(sizes):
     model = BiFPN(IN_CHANNELS[:3], out_channels=4)
     outs = model(_inputs(IN_CHANNELS[:3], sizes))
@@ -121,8 +117,7 @@ def _assert_all_params_get_grad(model, inputs):
     loss = sum((o * torch.randn(o.shape, generator=g)).sum() for o in outs)
     loss.backward()
     missing = [
-        name for name, p in model.named_parameters()
-        if p.grad is None or not p.grad.abs().sum() > 0
+        name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0
     ]
     assert not missing, f'no gradient for {missing}'
 
@@ -134,8 +129,7 @@ def test_gradient_reaches_every_parameter_frskd():
 
 def test_gradient_reaches_every_parameter_efficientdet():
     model = BiFPN(IN_CHANNELS[1:], out_channels=8, **EFFDET_KWARGS)
-    _assert_all_params_get_grad(model, _inputs(IN_CHANNELS[1:],
-                                               ODD_SIZES[:3]))
+    _assert_all_params_get_grad(model, _inputs(IN_CHANNELS[1:], ODD_SIZES[:3]))
 
 
 def test_efficientdet_configuration():
@@ -146,30 +140,21 @@ def test_efficientdet_configuration():
     assert isinstance(model.extra_convs[1][0], nn.Identity)
     first, later = model.layers[0], model.layers[1:]
     # laterals only in the first layer and only for the input levels
-    assert [isinstance(m, nn.Identity)
-            for m in first.td_laterals] == [False] * 3 + [True] * 2
-    assert [isinstance(m, nn.Identity)
-            for m in first.bu_laterals] == [False] * 2 + [True] * 2
+    assert [isinstance(m, nn.Identity) for m in first.td_laterals] == [False] * 3 + [True] * 2
+    assert [isinstance(m, nn.Identity) for m in first.bu_laterals] == [False] * 2 + [True] * 2
     for layer in later:
-        assert all(
-            isinstance(m, nn.Identity)
-            for m in [*layer.td_laterals, *layer.bu_laterals])
+        assert all(isinstance(m, nn.Identity) for m in [*layer.td_laterals, *layer.bu_laterals])
     # equal widths: no resample convs
     for layer in model.layers:
-        assert all(
-            isinstance(m, nn.Identity)
-            for m in [*layer.up_convs, *layer.down_convs])
-        assert all(f.eps == 1e-4 and not f.relu_inputs
-                   for f in layer.td_fusions)
+        assert all(isinstance(m, nn.Identity) for m in [*layer.up_convs, *layer.down_convs])
+        assert all(f.eps == 1e-4 and not f.relu_inputs for f in layer.td_fusions)
     assert not any(isinstance(m, nn.ReLU) for m in model.modules())
     assert any(isinstance(m, nn.SiLU) for m in model.modules())
 
     outs = model(_inputs(IN_CHANNELS[1:], ODD_SIZES[:3]))
     p6 = (math.ceil(9 / 2), math.ceil(12 / 2))  # from C5's 9x12
     p7 = (math.ceil(p6[0] / 2), math.ceil(p6[1] / 2))
-    assert [tuple(o.shape) for o in outs] == [
-        (2, 8, *s) for s in ODD_SIZES[:3] + [p6, p7]
-    ]
+    assert [tuple(o.shape) for o in outs] == [(2, 8, *s) for s in ODD_SIZES[:3] + [p6, p7]]
     assert any((o < 0).any() for o in outs)  # pre-activation (BN) outputs
 
 
@@ -177,8 +162,7 @@ def test_width_mult_extra_levels_keep_last_width():
     model = _bifpnc([4, 8], num_outs=4)
     outs = model(_inputs([4, 8], [(8, 8), (4, 4)]))
     assert [o.shape[1] for o in outs] == [8, 16, 16, 16]
-    assert [tuple(o.shape[-2:]) for o in outs] == [(8, 8), (4, 4), (2, 2),
-                                                   (1, 1)]
+    assert [tuple(o.shape[-2:]) for o in outs] == [(8, 8), (4, 4), (2, 2), (1, 1)]
 
 
 def test_return_pre_activation():
@@ -215,10 +199,12 @@ def test_maxpool_same():
     assert y[0, 0, 2, 2] == x[0, 0, 3:, 4:].max()
 
 
-@pytest.mark.parametrize('inputs', [
-    _inputs(IN_CHANNELS[:3], ODD_SIZES[:3]),  # one level missing
-    _inputs([4, 8, 16, 31], ODD_SIZES),  # wrong width
-])
+@pytest.mark.parametrize(
+    'inputs',
+    [
+        _inputs(IN_CHANNELS[:3], ODD_SIZES[:3]),  # one level missing
+        _inputs([4, 8, 16, 31], ODD_SIZES),  # wrong width
+    ])
 def test_input_mismatch_error(inputs):
     model = BiFPN(IN_CHANNELS, out_channels=4)
     with pytest.raises(ValueError) as err:
@@ -242,11 +228,10 @@ def test_bad_arguments(kwargs):
 
 def test_registered_in_mmdet_and_mmseg_scopes():
     pytest.importorskip('mmengine')
-    from mmengine.registry import DefaultScope
     from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import DefaultScope
     assert ROOT_MODELS.get('BiFPN') is BiFPN
-    cfg = dict(type='BiFPN', in_channels=[4, 8], out_channels=None,
-               width_mult=2)
+    cfg = dict(type='BiFPN', in_channels=[4, 8], out_channels=None, width_mult=2)
     for scope in ('mmdet', 'mmseg'):
         registry = pytest.importorskip(f'{scope}.registry')
         with DefaultScope.overwrite_default_scope(scope):
@@ -279,16 +264,12 @@ def _authors_forward(model, inputs):
     lat = [layer.td_laterals[i](relu(x)) for i, x in enumerate(inputs)]
     up = [lat[-1]]
     for i in range(n - 2, -1, -1):
-        resized = layer.up_convs[i](
-            F.interpolate(relu(up[0]), scale_factor=2, mode='nearest'))
-        up.insert(0, layer.td_nodes[i](
-            fuse(layer.td_fusions[i], [relu(lat[i]), resized])))
+        resized = layer.up_convs[i](F.interpolate(relu(up[0]), scale_factor=2, mode='nearest'))
+        up.insert(0, layer.td_nodes[i](fuse(layer.td_fusions[i], [relu(lat[i]), resized])))
     outs = [up[0]]
     for i in range(1, n):
         down = layer.down_convs[i - 1](_authors_pool(relu(outs[-1])))
-        xs = [relu(trans[i - 1]), relu(up[i]), down] if i < n - 1 else [
-            relu(trans[i - 1]), down
-        ]
+        xs = [relu(trans[i - 1]), relu(up[i]), down] if i < n - 1 else [relu(trans[i - 1]), down]
         outs.append(layer.bu_nodes[i - 1](fuse(layer.bu_fusions[i - 1], xs)))
     return [relu(o) for o in outs]
 
@@ -310,8 +291,7 @@ def _randomise(model, seed=0):
     return model
 
 
-@pytest.mark.parametrize('kwargs', [dict(out_channels=None, width_mult=2),
-                                    dict(out_channels=8)])
+@pytest.mark.parametrize('kwargs', [dict(out_channels=None, width_mult=2), dict(out_channels=8)])
 def test_matches_the_authors_forward(kwargs):
     model = _randomise(BiFPN(IN_CHANNELS, **kwargs))
     inputs = _inputs(sizes=POW2_SIZES)  # signed, like FPN outputs
@@ -320,9 +300,8 @@ def test_matches_the_authors_forward(kwargs):
         torch.testing.assert_close(ours, ref)
 
 
-@pytest.mark.parametrize('flag', [
-    'relu_before_lateral', 'relu_before_resample', 'relu_before_fusion'
-])
+@pytest.mark.parametrize('flag',
+                         ['relu_before_lateral', 'relu_before_resample', 'relu_before_fusion'])
 def test_each_relu_is_needed(flag):
     """Without any one of the three ReLU placements the output leaves the
     authors' (so the test above fails if one is dropped)."""
@@ -339,16 +318,14 @@ def test_resample_convs_only_where_widths_change():
     (bifpnc.py:72-77)."""
     single, c = BiFPN(IN_CHANNELS, out_channels=8), _bifpnc(IN_CHANNELS)
     layer = single.layers[0]
-    assert all(isinstance(m, nn.Identity)
-               for m in [*layer.up_convs, *layer.down_convs])
+    assert all(isinstance(m, nn.Identity) for m in [*layer.up_convs, *layer.down_convs])
     for m in [*c.layers[0].up_convs, *c.layers[0].down_convs]:
         assert [type(x) for x in m] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
         assert m[0].kernel_size == (1, 1)
     # resample_conv=True: the wiring of an earlier version of this module
     old = BiFPN(IN_CHANNELS, out_channels=8, resample_conv=True)
     n_resample = 2 * (len(IN_CHANNELS) - 1)
-    assert _num_params(old) - _num_params(single) == n_resample * (
-        8 * 8 + 2 * 8)
+    assert _num_params(old) - _num_params(single) == n_resample * (8 * 8 + 2 * 8)
 
 
 def _num_params(model):
@@ -374,8 +351,7 @@ def _authors_count(c, d, depth=2):
     count += sum(node(d[i]) for i in range(n - 1))
     count += 2 * (n - 1) + 3 * (n - 2) + 2
     count += sum(
-        conv_bn(d[i - 1], d[i]) + conv_bn(d[i], d[i - 1])
-        for i in range(1, n) if d[i] != d[i - 1])
+        conv_bn(d[i - 1], d[i]) + conv_bn(d[i], d[i - 1]) for i in range(1, n) if d[i] != d[i - 1])
     return count
 
 

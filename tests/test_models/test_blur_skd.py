@@ -15,7 +15,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SKD_CFG = osp.join(REPO, 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blur.py')
 KD_CFG = osp.join(REPO, 'configs/blur_skd/kd_retinanet_r18_fpn_cpu_voc0712_blur.py')
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
@@ -30,8 +29,7 @@ def skd_cfg(**teacher):
     tested."""
     cfg = Config.fromfile(SKD_CFG)
     cfg.model.teacher.update(teacher)
-    cfg.model.distill_losses.loss_kd = dict(type='SigmoidKDLoss', temperature=1.0,
-                                            loss_weight=0.3)
+    cfg.model.distill_losses.loss_kd = dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=0.3)
     return cfg
 
 
@@ -40,8 +38,8 @@ def batch(model, training=True, seed=0):
     training)."""
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(seed)
-    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 80), (3, 64, 80)],
-                          num_items=[2, 3], num_classes=20)
+    data = demo_mm_inputs(
+        batch_size=2, image_shapes=[(3, 64, 80), (3, 64, 80)], num_items=[2, 3], num_classes=20)
     data = model.data_preprocessor(data, training)
     return data['inputs'], data['data_samples']
 
@@ -55,15 +53,14 @@ def student_outputs(model, inputs, samples):
     backbone_feats = student.backbone(inputs)
     feats = student.neck(backbone_feats)
     gt, gt_ignore, metas = unpack_gt_instances(samples)
-    return StudentOutputs(backbone_feats, feats, student.bbox_head(feats),
-                          (gt, metas, gt_ignore))
+    return StudentOutputs(backbone_feats, feats, student.bbox_head(feats), (gt, metas, gt_ignore))
 
 
 # ---------------------------------------------------------------- DeblurNeck
 
+
 def test_deblur_neck_starts_as_identity_and_counts_its_parameters():
-    neck = ROOT_MODELS.build(dict(type='DeblurNeck', in_channels=8, num_blocks=2,
-                                  mid_channels=4))
+    neck = ROOT_MODELS.build(dict(type='DeblurNeck', in_channels=8, num_blocks=2, mid_channels=4))
     neck.init_weights()
     feats = [torch.randn(2, 8, 16, 16), torch.randn(2, 8, 8, 8)]
     out = neck(feats)
@@ -96,6 +93,7 @@ def test_neck_list_builds_a_sequential_fpn_then_deblur():
 
 # ------------------------------------------------------------ NormalizedL1Loss
 
+
 def test_normalized_l1_loss_hand_computed():
     loss = ROOT_MODELS.build(dict(type='NormalizedL1Loss', loss_weight=2.0, eps=0.0))
     s = torch.tensor([1., 3.]).view(1, 2, 1, 1).requires_grad_()
@@ -116,6 +114,7 @@ def test_normalized_l1_loss_hand_computed():
 
 # -------------------------------------------------------------- BlurSKDTeacher
 
+
 @pytest.fixture(scope='module')
 def skd():
     model = build(skd_cfg().model)
@@ -128,8 +127,8 @@ def test_views_share_boxes_and_the_student_sees_the_blurred_one(skd):
     inputs, samples = batch(skd)
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
-    raw = demo_mm_inputs(batch_size=2, image_shapes=[(3, 64, 80), (3, 64, 80)],
-                         num_items=[2, 3], num_classes=20)
+    raw = demo_mm_inputs(
+        batch_size=2, image_shapes=[(3, 64, 80), (3, 64, 80)], num_items=[2, 3], num_classes=20)
     plain = skd.data_preprocessor(raw, False)  # no batch augmentation outside training
     sharp = torch.stack([s.get(SHARP_KEY) for s in samples])
     torch.testing.assert_close(sharp, plain['inputs'])
@@ -176,8 +175,9 @@ def test_distillation_gives_no_gradient_to_the_teacher_pass(skd):
     g_blurred, g_sharp = torch.autograd.grad(distill, [blurred, sharp], allow_unused=True)
     assert g_sharp is None and g_blurred.abs().sum() > 0
     # the sharp view's own detection loss does train through the sharp pass
-    (g_sharp, ) = torch.autograd.grad(losses['loss_cls'][0] if isinstance(
-        losses['loss_cls'], list) else losses['loss_cls'], [sharp])
+    (g_sharp, ) = torch.autograd.grad(
+        losses['loss_cls'][0] if isinstance(losses['loss_cls'], list) else losses['loss_cls'],
+        [sharp])
     assert g_sharp.abs().sum() > 0
 
 
@@ -228,6 +228,7 @@ def test_bad_configs_raise():
 
 # --------------------------------------------------------------- FrozenTeacher
 
+
 def kd_cfg(**teacher):
     cfg = Config.fromfile(KD_CFG)
     cfg.model.teacher.update(teacher)
@@ -253,8 +254,7 @@ def test_frozen_teacher_is_hidden_frozen_and_stays_in_eval_mode():
     distill = losses['distill.loss_feat'] + losses['distill.loss_kd']
     distill.backward()
     assert all(p.grad is None for p in teacher.parameters())
-    assert any(p.grad is not None and p.grad.abs().sum() > 0
-               for p in model.student.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.student.parameters())
 
 
 def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
@@ -266,8 +266,15 @@ def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
     plain = tmp_path / 'plain.pth'
     torch.save({'state_dict': reference.state_dict(), 'meta': {}}, plain)
     wrapped = tmp_path / 'wrapped.pth'
-    torch.save({'state_dict': {**{'student.' + k: v for k, v in reference.state_dict().items()},
-                               'teacher.x': torch.zeros(1)}}, wrapped)
+    torch.save(
+        {
+            'state_dict': {
+                **{
+                    'student.' + k: v
+                    for k, v in reference.state_dict().items()
+                }, 'teacher.x': torch.zeros(1)
+            }
+        }, wrapped)
     for path in (plain, wrapped):
         loaded = build(kd_cfg(checkpoint=str(path)).model).teacher.model
         for (k, a), b in zip(loaded.state_dict().items(), reference.state_dict().values()):
@@ -289,8 +296,10 @@ def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
 
 
 def test_frozen_teacher_from_a_config_file():
-    model = build(kd_cfg(config=osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'),
-                         view='inputs').model)
+    model = build(
+        kd_cfg(
+            config=osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'),
+            view='inputs').model)
     teacher = model.teacher.model
     assert type(teacher).__name__ == 'RetinaNet'
     assert type(teacher.neck).__name__ == 'FPN'  # the file's model, not the student's
@@ -304,8 +313,10 @@ def test_frozen_teacher_from_a_config_file():
 def test_frozen_teacher_rejects_another_normalisation():
     cfg = kd_cfg()
     cfg.model.teacher.config.data_preprocessor.mean = [0.0, 0.0, 0.0]
-    with pytest.raises(ValueError, match=r"normalise as the student's does; student \{'mean': "
-                                         r"\[123\.675.*teacher \{'mean': \[0\.0, 0\.0, 0\.0\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"normalise as the student's does; student \{'mean': "
+            r"\[123\.675.*teacher \{'mean': \[0\.0, 0\.0, 0\.0\]"):
         build(cfg.model)
     cfg = kd_cfg()
     cfg.model.teacher.config.data_preprocessor.bgr_to_rgb = False
@@ -317,6 +328,7 @@ def test_num_pos_avg_factor_is_at_least_one():
     from skd_det.models.teachers.utils import num_pos_avg_factor
 
     class Head:
+
         def __init__(self, num_pos):
             self.num_pos = num_pos
 

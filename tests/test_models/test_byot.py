@@ -7,10 +7,10 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO
 from skd_det.models.losses import ActiveMSELoss
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -41,10 +41,11 @@ def det_batch():
     from mmengine.structures import InstanceData
     samples = []
     for i in range(2):
-        s = DetDataSample(metainfo=dict(img_shape=(H, W), pad_shape=(H, W), ori_shape=(H, W),
-                                        scale_factor=(1., 1.)))
-        s.gt_instances = InstanceData(bboxes=torch.tensor([[10., 12., 60. + i, 80.]]),
-                                      labels=torch.tensor([3 + i]))
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=(H, W), pad_shape=(H, W), ori_shape=(H, W), scale_factor=(1., 1.)))
+        s.gt_instances = InstanceData(
+            bboxes=torch.tensor([[10., 12., 60. + i, 80.]]), labels=torch.tensor([3 + i]))
         samples.append(s)
     return torch.randn(2, 3, H, W, generator=torch.Generator().manual_seed(1)), samples
 
@@ -191,9 +192,8 @@ def test_seg_losses_are_the_byot_equation_with_ignored_pixels(seg):
     kd, feat = 0, 0
     for k in (0, 1, 2):
         logits_k = teacher.heads[str(k)](feats)
-        torch.testing.assert_close(
-            losses[f'teacher.exit{k}.decode.loss_ce'],
-            (1 - ALPHA) * teacher.heads[str(k)].loss_by_feat(logits_k, samples)['loss_ce'])
+        torch.testing.assert_close(losses[f'teacher.exit{k}.decode.loss_ce'], (1 - ALPHA) *
+                                   teacher.heads[str(k)].loss_by_feat(logits_k, samples)['loss_ce'])
         kl = (log_q.exp() * (log_q - F.log_softmax(up(logits_k) / T, 1))).sum(1)
         kd = kd + T**2 * kl[valid].sum() / valid.sum()  # labelled pixels only
         adapted = teacher.bottlenecks[str(k)](feats[k])
@@ -265,11 +265,15 @@ def test_exit_models_of_the_r50_configs_build_with_the_exits_weights(path, exits
 def test_fcos_exits_extra_convs_on_output_and_centerness():
     cfg = Config.fromfile(osp.join(REPO, 'configs/fcos/fcos_r50_fpn_1x_coco.py'))
     init_default_scope('mmdet')
-    import skd_det.det  # noqa: F401  (the wrapper; the other tests' configs import it)
     from mmdet.registry import MODELS
-    model = MODELS.build(dict(
-        type='SelfDistillDetector', student=cfg.model, teacher=dict(type='BYOTDetTeacher'),
-        distill_losses=dict(loss_kd=dict(type='SigmoidKDLoss', temperature=T))))
+
+    import skd_det.det  # noqa: F401  (the wrapper; the other tests' configs import it)
+    model = MODELS.build(
+        dict(
+            type='SelfDistillDetector',
+            student=cfg.model,
+            teacher=dict(type='BYOTDetTeacher'),
+            distill_losses=dict(loss_kd=dict(type='SigmoidKDLoss', temperature=T))))
     assert model.teacher.exit_stages == (1, 2)
     assert model.teacher.necks['1'].add_extra_convs == 'on_output'  # the student's FPN setting
     inputs, samples = det_batch()

@@ -19,7 +19,6 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py')
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
@@ -53,8 +52,7 @@ def det_batch(model, training=True):
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
     data = demo_mm_inputs(
-        batch_size=2, image_shapes=[(3, 128, 160), (3, 96, 128)], num_items=[2, 3],
-        num_classes=20)
+        batch_size=2, image_shapes=[(3, 128, 160), (3, 96, 128)], num_items=[2, 3], num_classes=20)
     data = model.data_preprocessor(data, training)
     return data['inputs'], data['data_samples']
 
@@ -65,8 +63,8 @@ def seg_batch(model, training=True):
     g = torch.Generator().manual_seed(0)
     samples = []
     for _ in range(2):
-        sample = SegDataSample(metainfo=dict(img_shape=(64, 128), ori_shape=(64, 128),
-                                             pad_shape=(64, 128)))
+        sample = SegDataSample(
+            metainfo=dict(img_shape=(64, 128), ori_shape=(64, 128), pad_shape=(64, 128)))
         label = torch.randint(0, 19, (1, 64, 128), generator=g)
         label[:, :8] = 255  # an ignored band
         sample.gt_sem_seg = PixelData(data=label)
@@ -129,8 +127,8 @@ def test_loss_keys_and_student_losses_unchanged(task, det, seg):
     # the wrapper reports the student's own losses under its own keys and values
     for key, value in student_losses.items():
         torch.testing.assert_close(losses[key], value, rtol=0, atol=0)
-    teacher_keys = ({'loss_cls', 'loss_bbox'} if task == 'det' else
-                    {'decode.loss_ce', 'decode.acc_seg'})
+    teacher_keys = ({'loss_cls', 'loss_bbox'}
+                    if task == 'det' else {'decode.loss_ce', 'decode.acc_seg'})
     _assert_loss_keys(losses, student_losses, teacher_keys)
     # parse_losses optimises everything named '*loss*': student + teacher + distill
     total, log_vars = model.parse_losses(losses)
@@ -144,13 +142,12 @@ def test_state_dict_has_two_prefixes(task, det, seg):
     model, student = det if task == 'det' else seg
     keys = list(model.state_dict())
     assert {k.split('.')[0] for k in keys} == {'student', 'teacher'}
-    assert {k[len('student.'):] for k in keys if k.startswith('student.')} == set(
-        student.state_dict())
+    assert {k[len('student.'):]
+            for k in keys if k.startswith('student.')} == set(student.state_dict())
 
 
 def test_student_state_dict_strips_the_prefix_and_drops_the_rest():
-    state = {'student.backbone.w': 1, 'teacher.neck.w': 2, 'student.head.b': 3,
-             'studentx.w': 4}
+    state = {'student.backbone.w': 1, 'teacher.neck.w': 2, 'student.head.b': 3, 'studentx.w': 4}
     assert list(student_state_dict(state).items()) == [('backbone.w', 1), ('head.b', 3)]
     assert student_state_dict({'backbone.w': 1}) == {}
 
@@ -196,8 +193,8 @@ def test_teacher_loss_reaches_backbone_and_distill_targets_are_detached(task, de
     teacher_params = [p for n, p in model.named_parameters() if n.startswith('teacher.')]
     backbone = model.student.backbone.conv1.weight if task != 'seg' else \
         model.student.backbone.stem[0].weight
-    teacher_loss = sum(_total(v) for k, v in losses.items()
-                       if k.startswith('teacher.') and 'loss' in k)
+    teacher_loss = sum(
+        _total(v) for k, v in losses.items() if k.startswith('teacher.') and 'loss' in k)
     distill_loss = sum(_total(v) for k, v in losses.items() if k.startswith('distill.'))
 
     # the teacher's own task loss trains the teacher and reaches the student's backbone
@@ -253,8 +250,8 @@ def _config(name):
 ] + [(f'frskd/frskd_efficientdet_{name}.py', f'efficientdet/efficientdet_{base}.py')
      for name, base in [('d0_cpu_voc0712', 'd0_cpu_voc0712'), ('d0_voc', 'd0_voc0712'),
                         ('d1_voc', 'd1_voc0712'), ('d0_coco', 'd0_coco'), ('d1_coco', 'd1_coco'),
-                        ('d0_seg_voc12aug', 'd0_seg_voc12aug'),
-                        ('d1_seg_voc12aug', 'd1_seg_voc12aug')]])
+                        ('d0_seg_voc12aug',
+                         'd0_seg_voc12aug'), ('d1_seg_voc12aug', 'd1_seg_voc12aug')]])
 def test_config_student_is_exactly_the_baseline(frskd, baseline):
     ours = Config.fromfile(osp.join(REPO, 'configs', frskd))
     base = _config(baseline)
@@ -297,8 +294,8 @@ def test_seed_gives_the_student_the_baselines_weights(task, shared_head):
     torch.manual_seed(4)
     other = build(ours)
     other.init_weights()
-    assert any(not torch.equal(a, b) for a, b in zip(wrapper.teacher.parameters(),
-                                                     other.teacher.parameters()))
+    assert any(not torch.equal(a, b)
+               for a, b in zip(wrapper.teacher.parameters(), other.teacher.parameters()))
 
 
 # ----------------------------------------------------------------------- build errors
@@ -367,14 +364,16 @@ def test_negative_loss_weight_is_rejected(task):
 def test_unknown_distill_pair_is_rejected():
     cfg = det_cfg()
     cfg.model.distill_losses.loss_hint = dict(type='AttentionTransferLoss')
-    with pytest.raises(ValueError, match=r"distill_losses\.loss_hint.*\['loss_feat', 'loss_kd', 'loss_kd_bbox'\]"):
+    with pytest.raises(
+            ValueError,
+            match=r"distill_losses\.loss_hint.*\['loss_feat', 'loss_kd', 'loss_kd_bbox'\]"):
         build_det(cfg.model)
 
 
 def test_dilated_levels_are_rejected_with_strides():
     cfg = seg_cfg(in_indices=None)  # C1..C4 of a D8 ResNet: 32, 16, 16, 16 px
-    with pytest.raises(ValueError,
-                       match=r'half the resolution.*\(32, 32\), \(16, 16\), \(16, 16\)'):
+    with pytest.raises(
+            ValueError, match=r'half the resolution.*\(32, 32\), \(16, 16\), \(16, 16\)'):
         build_seg(cfg.model)
 
 
@@ -388,6 +387,10 @@ def test_plugin_entry_works_without_the_other_task(entry, blocked):
             "assert not [m for m, mod in sys.modules.items()\n"
             "            if mod is not None and m.split('.')[0] in ('mmdet', 'mmseg')]\n"
             f'import {entry}\n')
-    result = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
-                            text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    result = subprocess.run([sys.executable, '-c', code],
+                            cwd=REPO,
+                            capture_output=True,
+                            text=True,
+                            timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, result.stderr[-2000:]

@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import Config
-
 from conftest import REPO
-from skd_det.models import BiFPNSeg, BlockTapEfficientNet, EffDetSegFPN
+from mmengine.config import Config
 from test_distillers import build_seg, seg_batch
+
+from skd_det.models import BiFPNSeg, BlockTapEfficientNet, EffDetSegFPN
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -50,6 +50,7 @@ def constant_levels(values, width=2, size=64):
 
 # --- backbone ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize('arch,blocks', [('b0', (1, 3, 5, 15)), ('b1', (2, 5, 8, 22))])
 def test_backbone_taps_the_first_block_of_stages_2_to_4(arch, blocks):
     # efficientdet.py:14-27: C2..C4 end with the first (stride-2) block of the next stage
@@ -57,7 +58,7 @@ def test_backbone_taps_the_first_block_of_stages_2_to_4(arch, blocks):
     assert net.out_channels == C2_C5 and net.strides == [4, 8, 16, 32]
     outs = net(torch.rand(1, 3, 64, 96))
     assert [tuple(o.shape) for o in outs] == [(1, c, 64 // s, 96 // s)
-                                            for c, s in zip(C2_C5, [4, 8, 16, 32])]
+                                              for c, s in zip(C2_C5, [4, 8, 16, 32])]
 
 
 def test_backbone_stem_without_activation_and_blocks_cut_after_the_last_tap():
@@ -89,17 +90,20 @@ def test_backbone_bad_taps(kwargs, match):
 
 # --- FPN --------------------------------------------------------------------------------------
 
+
 def test_fpn_levels_and_hand_counted_parameters():
     d = 8
     fpn = EffDetSegFPN(C2_C5, d)
     # laterals: 1x1 convs with bias + BN (464d + 4 * 3d); P6: 3x3 s2 from C5 (2880d + 3d);
     # P7: 3x3 s2 (9d^2 + 3d); no smooth convs (built but unused by the authors)
     assert num_params(fpn) == 9 * d * d + 3362 * d
-    feats = [torch.rand(2, c, 128 // s, 128 // s, requires_grad=True)
-             for c, s in zip(C2_C5, [4, 8, 16, 32])]
+    feats = [
+        torch.rand(2, c, 128 // s, 128 // s, requires_grad=True)
+        for c, s in zip(C2_C5, [4, 8, 16, 32])
+    ]
     outs = fpn(feats)
     assert [tuple(o.shape) for o in outs] == [(2, d, 128 // s, 128 // s)
-                                            for s in (4, 8, 16, 32, 64, 128)]
+                                              for s in (4, 8, 16, 32, 64, 128)]
     # P6 comes from the backbone's C5, not from P5 (efficientdet.py:67)
     outs[4].sum().backward()
     assert fpn.p6_conv[0].weight.grad.abs().sum() > 0
@@ -117,6 +121,7 @@ def test_fpn_top_down_is_bilinear_sum():
 
 # --- BiFPN-seg --------------------------------------------------------------------------------
 
+
 def test_bifpn_seg_is_unweighted_depthwise_1x1_with_hand_counted_parameters():
     d = 8
     student = BiFPNSeg([d] * 6, d, num_layers=3)
@@ -128,8 +133,8 @@ def test_bifpn_seg_is_unweighted_depthwise_1x1_with_hand_counted_parameters():
     # no fusion weights: only conv and BN parameters (4d per node)
     assert num_params(student) == 3 * 11 * 4 * d
     assert num_params(teacher) == (11 + 6) * 4 * d
-    assert {'.'.join(n.split('.')[-2:]) for n, _ in student.named_parameters()} == {
-        '0.weight', '0.bias', '1.weight', '1.bias'}
+    assert {'.'.join(n.split('.')[-2:])
+            for n, _ in student.named_parameters()} == {'0.weight', '0.bias', '1.weight', '1.bias'}
 
 
 def test_bifpn_seg_sums_by_hand():
@@ -196,12 +201,14 @@ def test_bifpn_seg_layer_matches_the_authors_layer(is_last):
 
 
 def test_bifpn_seg_bad_widths():
-    with pytest.raises(ValueError, match=r'in_channels=\[8, 16\] must be >= 2 levels of '
-                                         r'out_channels=8'):
+    with pytest.raises(
+            ValueError, match=r'in_channels=\[8, 16\] must be >= 2 levels of '
+            r'out_channels=8'):
         BiFPNSeg([8, 16], 8)
 
 
 # --- head and the whole model -----------------------------------------------------------------
+
 
 def small_model_cfg(config=D0, d=8):
     """The config's model at width d, its inputs padded to 128x128 (not 512)."""
@@ -233,8 +240,11 @@ def test_head_is_a_3x3_classifier_with_hand_counted_parameters():
     # the classifier reads P2 only: the last layer's bottom-up nodes (P3..P7 outputs) get no
     # gradient from the student's loss; in FRSKD the teacher and L_F train them
     unused = {n for n, p in model.named_parameters() if p.grad is None}
-    assert unused == {n for n, _ in model.neck.necks[1].layers[2].down_nodes.named_parameters(
-        prefix='neck.necks.1.layers.2.down_nodes')}
+    assert unused == {
+        n
+        for n, _ in model.neck.necks[1].layers[2].down_nodes.named_parameters(
+            prefix='neck.necks.1.layers.2.down_nodes')
+    }
 
 
 def test_d1_widths():
@@ -251,8 +261,7 @@ def test_paper_recipe_in_the_configs():
     # main.py:36-48, 65, 95, 98-109, 142-149; README.md:4: batch 16
     assert cfg.train_cfg.max_epochs == 60
     assert cfg.param_scheduler[0].milestones == [40] and cfg.param_scheduler[0].gamma == 0.1
-    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9,
-                                               weight_decay=5e-4)
+    assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
     assert cfg.optim_wrapper.accumulative_counts == 2 and cfg.train_dataloader.batch_size == 16
     assert cfg.optim_wrapper.clip_grad == dict(type='value', clip_value=2.0)
     for path in (FRSKD_D0, FRSKD_D1):
@@ -263,6 +272,7 @@ def test_paper_recipe_in_the_configs():
 
 
 # --- the FRSKD teacher over it ----------------------------------------------------------------
+
 
 def frskd_model():
     torch.manual_seed(0)
@@ -289,8 +299,12 @@ def _grads(model, loss):
 
     def touched(module):
         return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
-    return dict(backbone=touched(model.student.backbone), neck=touched(model.student.neck),
-                head=touched(model.student.decode_head), teacher=touched(model.teacher))
+
+    return dict(
+        backbone=touched(model.student.backbone),
+        neck=touched(model.student.neck),
+        head=touched(model.student.decode_head),
+        teacher=touched(model.teacher))
 
 
 def test_gradients_where_the_authors_let_them_flow():
@@ -314,16 +328,23 @@ def test_gradients_where_the_authors_let_them_flow():
 
 def test_head_takes_one_level():
     with pytest.raises(ValueError, match=r'in_channels and in_index must be ints, got \[8, 8\]'):
-        build_seg(dict(type='BiFPNSegHead', in_channels=[8, 8], in_index=[0, 1], channels=16,
-                       num_classes=21))
+        build_seg(
+            dict(
+                type='BiFPNSegHead',
+                in_channels=[8, 8],
+                in_index=[0, 1],
+                channels=16,
+                num_classes=21))
 
 
 def test_sequential_neck_applies_its_necks_in_order():
     from skd_det.models import SequentialNeck
     with pytest.raises(ValueError, match='at least one neck'):
         SequentialNeck([])
-    neck = SequentialNeck([dict(type='EffDetSegFPN', in_channels=C2_C5, out_channels=4),
-                           dict(type='BiFPNSeg', in_channels=[4] * 6, out_channels=4)]).eval()
+    neck = SequentialNeck([
+        dict(type='EffDetSegFPN', in_channels=C2_C5, out_channels=4),
+        dict(type='BiFPNSeg', in_channels=[4] * 6, out_channels=4)
+    ]).eval()
     feats = [torch.rand(1, c, 128 // s, 128 // s) for c, s in zip(C2_C5, [4, 8, 16, 32])]
     fpn, bifpn = neck.necks
     for a, b in zip(neck(feats), bifpn(fpn(feats))):

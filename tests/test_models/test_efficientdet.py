@@ -9,21 +9,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import skd_det.det  # noqa: F401  (registers EfficientDet, its head, BiFPN)
 import skd_det.seg  # noqa: F401  (and the mmseg wrapper)
-from conftest import REPO
 from skd_det.analysis.complexity import count_flops
 from skd_det.models.backbones import TorchvisionEfficientNet
-from skd_det.models.detectors.efficientdet import (EFFICIENTDET_SCALING,
-                                                   efficientdet_scaling)
+from skd_det.models.detectors.efficientdet import EFFICIENTDET_SCALING, efficientdet_scaling
 
 # official EfficientDet (Tan et al. 2020, Table 2): parameters and FLOPs at the input size
 OFFICIAL = {0: (3.9e6, 2.5e9), 1: (6.6e6, 6.1e9), 2: (8.1e6, 11e9)}
 CFG_DIR = osp.join(REPO, 'configs', 'efficientdet')
-
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -40,6 +38,7 @@ def _build_det(model_cfg):
 
 # ---------------------------------------------------------------- backbone
 
+
 def test_backbone_levels_strides_and_widths_odd_input():
     model = TorchvisionEfficientNet('b0', out_indices=(0, 1, 2, 3, 4)).eval()
     with torch.no_grad():
@@ -47,8 +46,8 @@ def test_backbone_levels_strides_and_widths_odd_input():
     sizes = [(100, 70)]
     for _ in range(5):
         sizes.append((math.ceil(sizes[-1][0] / 2), math.ceil(sizes[-1][1] / 2)))
-    assert [tuple(o.shape[1:]) for o in outs] == [
-        (c, ) + s for c, s in zip([16, 24, 40, 112, 320], sizes[1:])]
+    assert [tuple(o.shape[1:])
+            for o in outs] == [(c, ) + s for c, s in zip([16, 24, 40, 112, 320], sizes[1:])]
     assert model.out_channels == [16, 24, 40, 112, 320]
     assert model.strides == [2, 4, 8, 16, 32]
     b2 = TorchvisionEfficientNet('b2')
@@ -63,8 +62,10 @@ def test_backbone_every_arch_is_torchvisions_with_our_norm(arch):
     model = TorchvisionEfficientNet(arch, out_indices=(0, 1, 2, 3, 4))
     reference = getattr(torchvision.models, f'efficientnet_{arch}')(weights=None).features
     ours = {k[len('features.'):]: tuple(v.shape) for k, v in model.state_dict().items()}
-    theirs = {k: tuple(v.shape) for k, v in reference.state_dict().items()
-              if not k.startswith('8.')}  # the final 1x1 conv, not used
+    theirs = {
+        k: tuple(v.shape)
+        for k, v in reference.state_dict().items() if not k.startswith('8.')
+    }  # the final 1x1 conv, not used
     assert ours == theirs
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert norms and all((m.eps, m.momentum) == (1e-3, 0.01) for m in norms)
@@ -87,8 +88,7 @@ def test_backbone_gradient_frozen_stages_and_norm_eval():
         bns = [m for m in block.modules() if isinstance(m, torch.nn.BatchNorm2d)]
         assert bns and all(bn.training is not frozen for bn in bns)
     eval_bn = TorchvisionEfficientNet('b0', norm_eval=True).train()
-    assert not any(m.training for m in eval_bn.modules()
-                   if isinstance(m, torch.nn.BatchNorm2d))
+    assert not any(m.training for m in eval_bn.modules() if isinstance(m, torch.nn.BatchNorm2d))
     assert eval_bn.features[4].training  # only the BNs
 
 
@@ -104,11 +104,13 @@ def test_backbone_loads_a_local_torchvision_checkpoint(tmp_path):
 
     partial = {k: v for k, v in source.state_dict().items() if not k.startswith('features.0.')}
     torch.save(partial, tmp_path / 'partial.pth')
-    small = TorchvisionEfficientNet('b0', out_indices=(0, ), pretrained=str(
-        tmp_path / 'partial.pth'))
+    small = TorchvisionEfficientNet(
+        'b0', out_indices=(0, ), pretrained=str(tmp_path / 'partial.pth'))
     stem = [k for k in small.state_dict() if k.startswith('features.0.')]
-    with pytest.raises(KeyError, match=f'lacks {len(stem)} of its {len(small.state_dict())} '
-                       r"entries, e.g. \['features.0.0.weight'"):
+    with pytest.raises(
+            KeyError,
+            match=f'lacks {len(stem)} of its {len(small.state_dict())} '
+            r"entries, e.g. \['features.0.0.weight'"):
         small.init_weights()
 
 
@@ -137,11 +139,13 @@ def test_backbone_registered_in_mmdet_and_mmseg_scopes():
 
 # ------------------------------------------------- scaling table and configs
 
+
 def test_scaling_table_rows_and_unknown_coefficient():
     # the design notes' D0..D2 rows
     assert [(r['input_size'], r['arch'], r['width'], r['repeats'], r['head_convs'])
-            for r in map(efficientdet_scaling, (0, 1, 2))] == [
-                (512, 'b0', 64, 3, 3), (640, 'b1', 88, 4, 3), (768, 'b2', 112, 5, 3)]
+            for r in map(efficientdet_scaling, (0, 1, 2))] == [(512, 'b0', 64, 3, 3),
+                                                               (640, 'b1', 88, 4, 3),
+                                                               (768, 'b2', 112, 5, 3)]
     assert all(r['input_size'] % 128 == 0 for r in EFFICIENTDET_SCALING.values())
     with pytest.raises(ValueError, match='compound_coef=8 is unknown'):
         efficientdet_scaling(8)
@@ -175,8 +179,8 @@ def test_d0_d2_levels_params_and_flops_match_the_official_models(phi):
         pyramid = model.neck(feats)
         cls_scores, bbox_preds = model.bbox_head(pyramid)
     assert [tuple(f.shape[1:]) for f in feats] == [
-        (c, size // s, size // s)
-        for c, s in zip(model.backbone.out_channels, (8, 16, 32))]
+        (c, size // s, size // s) for c, s in zip(model.backbone.out_channels, (8, 16, 32))
+    ]
     levels = [(size // 2**lvl, size // 2**lvl) for lvl in range(3, 8)]
     assert [tuple(p.shape[1:]) for p in pyramid] == [(width, ) + s for s in levels]
     assert [tuple(c.shape[1:]) for c in cls_scores] == [(9 * 80, ) + s for s in levels]
@@ -194,11 +198,10 @@ def test_voc_configs_follow_the_table():
         cfg = _cfg(f'efficientdet_d{phi}_voc0712.py')
         row = efficientdet_scaling(phi)
         model = cfg.model
-        assert (model.compound_coef, model.input_size, model.backbone.arch,
-                model.neck.out_channels, model.neck.num_repeats,
-                model.bbox_head.stacked_convs, model.bbox_head.num_classes) == (
-                    phi, row['input_size'], row['arch'], row['width'], row['repeats'],
-                    row['head_convs'], 20)
+        assert (model.compound_coef, model.input_size, model.backbone.arch, model.neck.out_channels,
+                model.neck.num_repeats, model.bbox_head.stacked_convs,
+                model.bbox_head.num_classes) == (phi, row['input_size'], row['arch'], row['width'],
+                                                 row['repeats'], row['head_convs'], 20)
         crop = cfg.train_dataloader.dataset.dataset.datasets[0].pipeline[3]
         assert crop.type == 'RandomCrop' and crop.crop_size == (row['input_size'], ) * 2
 
@@ -218,10 +221,13 @@ def _d0(**changes):
     (dict(compound_coef=9), 'compound_coef=9 is unknown'),
     (dict(input_size=500), 'input_size=500 must be a positive multiple of 128'),
     (dict(compound_coef=None, input_size=None), 'needs input_size'),
-    ({'backbone.out_indices': (1, 2, 3, 4)},
-     r'in_channels=\[40, 112, 320\] \(3 levels\) does not match the backbone .* 4 levels '
+    ({
+        'backbone.out_indices': (1, 2, 3, 4)
+    }, r'in_channels=\[40, 112, 320\] \(3 levels\) does not match the backbone .* 4 levels '
      r'of \[24, 40, 112, 320\]'),
-    ({'neck.num_outs': 4}, r'neck gives 4 levels .* head takes 5 levels'),
+    ({
+        'neck.num_outs': 4
+    }, r'neck gives 4 levels .* head takes 5 levels'),
     (dict(compound_coef=1, input_size=640), r"config gives \{'arch': 'b0', 'width': 64"),
 ])
 def test_detector_rejects_bad_configs_at_build(changes, match):
@@ -237,12 +243,18 @@ def test_detector_needs_a_bifpn_neck():
 
 # ------------------------------------------------------------------- head
 
+
 def _small_head(**kwargs):
     from mmdet.registry import MODELS
     init_default_scope('mmdet')
     head_cfg = _cfg('efficientdet_d0_voc0712.py').model.bbox_head
-    head_cfg.update(num_classes=3, in_channels=16, feat_channels=16, stacked_convs=2,
-                    train_cfg=_cfg('efficientdet_d0_voc0712.py').model.train_cfg, **kwargs)
+    head_cfg.update(
+        num_classes=3,
+        in_channels=16,
+        feat_channels=16,
+        stacked_convs=2,
+        train_cfg=_cfg('efficientdet_d0_voc0712.py').model.train_cfg,
+        **kwargs)
     head = MODELS.build(head_cfg)
     head.init_weights()
     return head
@@ -250,8 +262,9 @@ def _small_head(**kwargs):
 
 def _pyramid(size=128, channels=16, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(2, channels, size // s, size // s, generator=g)
-            for s in (8, 16, 32, 64, 128)]
+    return [
+        torch.randn(2, channels, size // s, size // s, generator=g) for s in (8, 16, 32, 64, 128)
+    ]
 
 
 def test_head_anchors_outputs_and_per_level_norms():
@@ -267,10 +280,10 @@ def test_head_anchors_outputs_and_per_level_norms():
     feats = _pyramid()
     with torch.no_grad():
         cls_scores, bbox_preds = head(feats)
-        assert [tuple(c.shape) for c in cls_scores] == [
-            (2, 27, f.shape[2], f.shape[3]) for f in feats]
-        assert [tuple(b.shape) for b in bbox_preds] == [
-            (2, 36, f.shape[2], f.shape[3]) for f in feats]
+        assert [tuple(c.shape) for c in cls_scores] == [(2, 27, f.shape[2], f.shape[3])
+                                                        for f in feats]
+        assert [tuple(b.shape) for b in bbox_preds] == [(2, 36, f.shape[2], f.shape[3])
+                                                        for f in feats]
         # the class prior (0.01) at initialisation
         assert torch.sigmoid(cls_scores[0]).mean().item() == pytest.approx(0.01, rel=0.05)
         # convs shared, BNs per level: changing level 1's BNs changes level 1 only
@@ -285,9 +298,12 @@ def test_head_loss_on_a_synthetic_batch_trains_both_nets():
     from mmengine.structures import InstanceData
     head = _small_head().train()
     assert head.loss_cls.gamma == 1.5 and head.loss_cls.alpha == 0.25
-    gts = [InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([1])),
-           InstanceData(bboxes=torch.tensor([[30., 30., 100., 70.], [0., 0., 20., 20.]]),
-                        labels=torch.tensor([0, 2]))]
+    gts = [
+        InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([1])),
+        InstanceData(
+            bboxes=torch.tensor([[30., 30., 100., 70.], [0., 0., 20., 20.]]),
+            labels=torch.tensor([0, 2]))
+    ]
     metas = [dict(img_shape=(128, 128), pad_shape=(128, 128), batch_input_shape=(128, 128))] * 2
     losses = head.loss_by_feat(*head(_pyramid()), gts, metas)
     assert set(losses) == {'loss_cls', 'loss_bbox'}
@@ -312,25 +328,25 @@ def test_box_loss_is_the_official_huber_weighting():
     pred, target = torch.randn(7, 4, generator=g) * 0.2, torch.randn(7, 4, generator=g) * 0.2
     num_pos = 5
     official = 50 * F.huber_loss(pred, target, delta=0.1, reduction='sum') / (4 * num_pos)
-    assert loss(pred, target, avg_factor=num_pos).item() == pytest.approx(official.item(),
-                                                                          rel=1e-5)
+    assert loss(pred, target, avg_factor=num_pos).item() == pytest.approx(official.item(), rel=1e-5)
 
 
 # ---------------------------------------------------------- segmentation
 
+
 @pytest.mark.parametrize('name, width', [('efficientdet_d0_seg_voc12aug.py', 64),
                                          ('efficientdet_d1_seg_voc12aug.py', 88)])
 def test_segmentation_model_levels_logits_and_loss(name, width):
+    from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
     cfg = _cfg(name)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model).train()
     x = torch.rand(2, 3, 128, 128)
     feats = model.extract_feat(x)
-    assert [tuple(f.shape[1:]) for f in feats] == [
-        (width, 128 // 2**lvl, 128 // 2**lvl) for lvl in range(3, 8)]
+    assert [tuple(f.shape[1:]) for f in feats] == [(width, 128 // 2**lvl, 128 // 2**lvl)
+                                                   for lvl in range(3, 8)]
     logits = model.decode_head(feats)
     assert tuple(logits.shape) == (2, 21, 32, 32)  # stride 4
     # odd sizes: each upsampled map is cut to the level it joins (100 -> 13 at P3 -> 26)
@@ -342,8 +358,8 @@ def test_segmentation_model_levels_logits_and_loss(name, width):
     for i in range(2):
         label = torch.randint(0, 21, (1, 128, 128), generator=torch.Generator().manual_seed(i))
         label[:, :8] = 255
-        samples.append(SegDataSample(gt_sem_seg=PixelData(data=label),
-                                     metainfo=dict(img_shape=(128, 128))))
+        samples.append(
+            SegDataSample(gt_sem_seg=PixelData(data=label), metainfo=dict(img_shape=(128, 128))))
     losses = model.loss(x, samples)
     loss = losses['decode.loss_ce']
     assert torch.isfinite(loss) and loss.item() > 0
@@ -357,5 +373,11 @@ def test_segmentation_head_rejects_a_transform():
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     with pytest.raises(ValueError, match="input_transform must be 'multiple_select'"):
-        MODELS.build(dict(type='EfficientDetSegHead', in_channels=[8, 8], in_index=[0, 1],
-                          channels=8, num_classes=3, input_transform='resize_concat'))
+        MODELS.build(
+            dict(
+                type='EfficientDetSegHead',
+                in_channels=[8, 8],
+                in_index=[0, 1],
+                channels=8,
+                num_classes=3,
+                input_transform='resize_concat'))

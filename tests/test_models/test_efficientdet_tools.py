@@ -22,8 +22,11 @@ SHORT_DET = [
 
 
 def _train(run_tool, config, data_root, work_dir, opts):
-    result = run_tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
-                       str(work_dir), '--device', 'cpu', '--cfg-options', *opts], env=ENV)
+    result = run_tool([
+        'tools/train.py', config, '--data-root', data_root, '--work-dir',
+        str(work_dir), '--device', 'cpu', '--cfg-options', *opts
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -38,9 +41,11 @@ def test_detection_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
 
 def test_segmentation_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
     data_root = osp.join(synthetic_voc, 'VOC2012')
-    opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-            'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
-            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0']
+    opts = [
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0'
+    ]
     run = _train(run_tool, SEG_CFG, data_root, tmp_path, opts)
     assert (tmp_path / 'iter_2.pth').is_file()
     val_log = (run.stdout + run.stderr).split('Iter(val)')
@@ -49,11 +54,13 @@ def test_segmentation_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
 
 @pytest.mark.usefixtures('one_thread')
 def test_frskd_efficientdet_export_predicts_bit_for_bit(synthetic_voc, tmp_path, run_tool,
-                                                         export_parity):
+                                                        export_parity):
     # random-init scores are ~0.01: keep every box to compare non-empty predictions
-    _train(run_tool, FRSKD_CFG, synthetic_voc, tmp_path,
-           SHORT_DET + ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-                        'model.student.test_cfg.score_thr=0.0'])
+    _train(
+        run_tool, FRSKD_CFG, synthetic_voc, tmp_path, SHORT_DET + [
+            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+            'model.student.test_cfg.score_thr=0.0'
+        ])
     (config, ) = glob(osp.join(str(tmp_path), 'frskd_*.py'))  # with the cfg-options
     ckpt = tmp_path / 'epoch_1.pth'
     exported_cfg, exported_ckpt = export_parity.export(config, ckpt, tmp_path / 'export')

@@ -9,10 +9,10 @@ from glob import glob
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO
 from skd_det.models.losses import FGFILoss
 from skd_det.models.teachers.fgfi_teacher import imitation_masks
 
@@ -24,8 +24,9 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 def build(model_cfg):
     init_default_scope('mmdet')
-    import skd_det.det  # noqa: F401
     from mmdet.registry import MODELS
+
+    import skd_det.det  # noqa: F401
     return MODELS.build(model_cfg)
 
 
@@ -40,23 +41,30 @@ def fgfi_cfg(path=RETINA_CFG, **teacher):
 def batch(model, seed=0):
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(seed)
-    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 96, 128), (3, 96, 128)],
-                          num_items=[2, 3], num_classes=20)
+    data = demo_mm_inputs(
+        batch_size=2, image_shapes=[(3, 96, 128), (3, 96, 128)], num_items=[2, 3], num_classes=20)
     data = model.data_preprocessor(data, True)
     return data['inputs'], data['data_samples']
 
 
 # ------------------------------------------------------------------------- mask
 
+
 def test_imitation_masks_hand_computed():
     box = torch.tensor([[0., 0., 10., 10.]])
     # level 0: 2x2 locations, 2 anchors each (row-major locations, anchors innermost)
-    level0 = torch.tensor([
-        [0, 0, 10, 10], [0, 0, 5, 10],      # (0, 0): IoU 1 and 0.5
-        [0, 0, 10, 5], [0, 0, 6, 10],       # (0, 1): IoU 0.5 and 0.6
-        [20, 20, 30, 30], [20, 20, 30, 30],  # (1, 0): 0
-        [5, 0, 15, 10], [30, 30, 40, 40],   # (1, 1): 1/3 and 0
-    ], dtype=torch.float)
+    level0 = torch.tensor(
+        [
+            [0, 0, 10, 10],
+            [0, 0, 5, 10],  # (0, 0): IoU 1 and 0.5
+            [0, 0, 10, 5],
+            [0, 0, 6, 10],  # (0, 1): IoU 0.5 and 0.6
+            [20, 20, 30, 30],
+            [20, 20, 30, 30],  # (1, 0): 0
+            [5, 0, 15, 10],
+            [30, 30, 40, 40],  # (1, 1): 1/3 and 0
+        ],
+        dtype=torch.float)
     # level 1: one location, two anchors: IoU 0.45 with the box, 0.25 with the second box
     level1 = torch.tensor([[0, 0, 10, 4.5], [40, 40, 60, 60]], dtype=torch.float)
     sizes = [(2, 2), (1, 1)]
@@ -82,6 +90,7 @@ def test_imitation_masks_hand_computed():
 
 # ------------------------------------------------------------------------- loss
 
+
 def test_fgfi_loss_hand_computed():
     pred = [torch.zeros(1, 2, 1, 2, requires_grad=True), torch.zeros(1, 2, 1, 1)]
     target = [torch.tensor([[[[1., 5.]], [[3., 7.]]]]), torch.tensor([[[[2.]], [[2.]]]])]
@@ -104,6 +113,7 @@ def test_fgfi_loss_hand_computed():
 
 
 # ------------------------------------------------------------------ teacher part
+
 
 @pytest.mark.parametrize('path', [RETINA_CFG, FASTER_CFG], ids=['retinanet', 'faster-rcnn'])
 def test_fgfi_teacher_pairs_and_gradients(path):
@@ -137,8 +147,7 @@ def test_fgfi_teacher_pairs_and_gradients(path):
     assert sum(m.sum() for m in pair['mask']) > 0
     # one training step: gradients into the adapters and the student, none into the teacher
     losses = model.loss(inputs, samples)
-    assert set(k for k in losses if k.startswith(('teacher.', 'distill.'))) == {
-        'distill.loss_feat'}
+    assert set(k for k in losses if k.startswith(('teacher.', 'distill.'))) == {'distill.loss_feat'}
     losses['distill.loss_feat'].backward()
     assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
     for adapter in model.teacher.adapters:
@@ -166,8 +175,9 @@ def test_fgfi_bad_input(tmp_path):
     cfg = fgfi_cfg()
     cfg.model.teacher.config = Config.fromfile(cfg.model.teacher.config).model
     cfg.model.teacher.config.bbox_head.num_classes = 80
-    with pytest.raises(ValueError, match='teacher.config: the teacher detects 80 classes and '
-                                         'the student 20'):
+    with pytest.raises(
+            ValueError, match='teacher.config: the teacher detects 80 classes and '
+            'the student 20'):
         build(cfg.model)
     # checkpoints of another architecture (R18) or class count (80) than the teacher config
     for change in (dict(backbone=dict(depth=18)), dict(bbox_head=dict(num_classes=80))):
@@ -176,24 +186,32 @@ def test_fgfi_bad_input(tmp_path):
         other.merge_from_dict(dict(model=change))
         path = tmp_path / 'other.pth'
         torch.save({'state_dict': build(other.model).state_dict()}, path)
-        with pytest.raises(ValueError, match=r'teacher.checkpoint .*other.pth does not match '
-                                             'the teacher model'):
+        with pytest.raises(
+                ValueError, match=r'teacher.checkpoint .*other.pth does not match '
+                'the teacher model'):
             build(fgfi_cfg(checkpoint=str(path)).model)
     # a teacher with other feature levels (Faster R-CNN: P2-P6 for RetinaNet's P3-P7)
-    with pytest.raises(ValueError, match=r'FGFITeacher: student and teacher must give features '
-                                         r'at the levels of the student\'s anchors \(5\)'):
-        build(fgfi_cfg(config=osp.join(
-            REPO, 'configs/faster_rcnn/faster-rcnn_r34_fpn_cpu_voc0712.py')).model)
+    with pytest.raises(
+            ValueError,
+            match=r'FGFITeacher: student and teacher must give features '
+            r'at the levels of the student\'s anchors \(5\)'):
+        build(
+            fgfi_cfg(
+                config=osp.join(REPO,
+                                'configs/faster_rcnn/faster-rcnn_r34_fpn_cpu_voc0712.py')).model)
     # an anchor-free student
     cfg = Config.fromfile(osp.join(REPO, 'configs/fcos/fcos_r50_fpn_1x_coco.py'))
     cfg.model.backbone.init_cfg = None
-    wrapper = dict(type='SelfDistillDetector', student=cfg.model,
-                   teacher=dict(type='FGFITeacher', config=cfg.model))
+    wrapper = dict(
+        type='SelfDistillDetector',
+        student=cfg.model,
+        teacher=dict(type='FGFITeacher', config=cfg.model))
     with pytest.raises(ValueError, match='FCOS has no anchor generator'):
         build(wrapper)
 
 
 # ------------------------------------------------------------------ warm-up hook
+
 
 def test_distill_start_hook():
     from types import SimpleNamespace
@@ -206,8 +224,8 @@ def test_distill_start_hook():
     logged = {}
     hub = SimpleNamespace(update_scalar=lambda k, v: logged.update({k: v}))
     for it, scale in ((2, 0.0), (3, 1.0)):  # from runner.iter, as after --resume
-        hook.before_train_iter(SimpleNamespace(model=model, iter=it, max_iters=10,
-                                               message_hub=hub), 0)
+        hook.before_train_iter(
+            SimpleNamespace(model=model, iter=it, max_iters=10, message_hub=hub), 0)
         assert model.distill_weight_scale == scale == logged['train/distill_weight_scale']
     for bad in (-1, 2.5, True, None):
         with pytest.raises(ValueError, match='DistillStartHook needs begin_iter >= 0'):
@@ -221,9 +239,9 @@ ENV = dict(OMP_NUM_THREADS='1')
 OPTS = [
     'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
-    'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-    'default_hooks.logger.interval=1', 'log_processor.window_size=1'
+    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt', 'val_cfg=None',
+    'val_dataloader=None', 'val_evaluator=None', 'default_hooks.logger.interval=1',
+    'log_processor.window_size=1'
 ]
 
 
@@ -237,15 +255,20 @@ def _tool(run_tool, args):
 def run(synthetic_voc, tmp_path_factory, run_tool):
     """The CPU FGFI config trained for an epoch with a teacher from a one-epoch R34 run."""
     root = tmp_path_factory.mktemp('fgfi')
-    _tool(run_tool, ['tools/train.py', 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py',
-                     '--data-root', synthetic_voc, '--work-dir', str(root / 'teacher'),
-                     '--device', 'cpu', '--cfg-options', *OPTS])
+    _tool(run_tool, [
+        'tools/train.py', 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py', '--data-root',
+        synthetic_voc, '--work-dir',
+        str(root / 'teacher'), '--device', 'cpu', '--cfg-options', *OPTS
+    ])
     teacher = str(root / 'teacher' / 'epoch_1.pth')
     # imitation from the second of the two iterations (DistillStartHook)
-    _tool(run_tool, ['tools/train.py', osp.relpath(RETINA_CFG, REPO), '--data-root',
-                     synthetic_voc, '--work-dir', str(root / 'fgfi'), '--device', 'cpu',
-                     '--cfg-options', *OPTS, 'model.student.test_cfg.score_thr=0.0',
-                     f'model.teacher.checkpoint={teacher}', 'custom_hooks.0.begin_iter=1'])
+    _tool(run_tool, [
+        'tools/train.py',
+        osp.relpath(RETINA_CFG, REPO), '--data-root', synthetic_voc, '--work-dir',
+        str(root / 'fgfi'), '--device', 'cpu', '--cfg-options', *OPTS,
+        'model.student.test_cfg.score_thr=0.0', f'model.teacher.checkpoint={teacher}',
+        'custom_hooks.0.begin_iter=1'
+    ])
     return root / 'fgfi', teacher
 
 
@@ -258,8 +281,8 @@ def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
     assert [r['distill_weight_scale'] for r in records] == [0.0, 1.0]
     assert records[0]['distill.loss_feat'] == 0 and records[1]['distill.loss_feat'] > 0
     assert all(r['loss_cls'] > 0 for r in records)
-    state = torch.load(str(work_dir / 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        str(work_dir / 'epoch_1.pth'), map_location='cpu', weights_only=False)['state_dict']
     assert {k.split('.')[0] for k in state} == {'student', 'teacher'}
     assert all(k.startswith('teacher.adapters.') for k in state if k.startswith('teacher.'))
 
@@ -268,9 +291,10 @@ def test_test_tool_and_export_parity(run, synthetic_voc, tmp_path, run_tool, exp
     work_dir, _ = run
     (config, ) = glob(osp.join(str(work_dir), 'fgfi_*.py'))
     ckpt = str(work_dir / 'epoch_1.pth')
-    result = _tool(run_tool, ['tools/test.py', config, ckpt, '--data-root', synthetic_voc,
-                              '--work-dir', str(tmp_path / 'test'), '--device', 'cpu',
-                              '--cfg-options', 'test_dataloader.num_workers=0'])
+    result = _tool(run_tool, [
+        'tools/test.py', config, ckpt, '--data-root', synthetic_voc, '--work-dir',
+        str(tmp_path / 'test'), '--device', 'cpu', '--cfg-options', 'test_dataloader.num_workers=0'
+    ])
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
     exported_cfg, exported_ckpt = export_parity.export(config, ckpt, tmp_path)
     assert Config.fromfile(exported_cfg).model.type == 'RetinaNet'
@@ -284,6 +308,7 @@ def test_test_tool_and_export_parity(run, synthetic_voc, tmp_path, run_tool, exp
 
 # ------------------------------------------------------------- cost accounting
 
+
 def test_cost_accounting_counts_the_hidden_teacher(load_tool):
     from skd_det.analysis.timing import state_bytes
     model = build(fgfi_cfg().model)
@@ -295,8 +320,8 @@ def test_cost_accounting_counts_the_hidden_teacher(load_tool):
         student=student_n, training_only=5 * (64 * 64 * 9 + 64), frozen=teacher_n)
     teacher_bytes = sum(t.numel() * t.element_size()
                         for t in list(teacher.parameters()) + list(teacher.buffers()))
-    plain = build(Config.fromfile(osp.join(
-        REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')).model)
+    plain = build(
+        Config.fromfile(osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')).model)
     assert state_bytes(model) >= state_bytes(plain) + teacher_bytes
 
 

@@ -3,10 +3,9 @@
 taps, head copies, KD normalisation, build-time side effects and errors."""
 import pytest
 import torch
+from test_distillers import build_det, build_seg, det_batch, det_cfg, seg_batch, seg_cfg
 
 from skd_det.models.distillers.base import StudentOutputs
-from test_distillers import (build_det, build_seg, det_batch, det_cfg,
-                              seg_batch, seg_cfg)
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -78,7 +77,11 @@ def test_kd_normalised_by_positive_anchors_or_anchors():
 def test_num_pos_needs_an_anchor_head():
     cfg = det_cfg(kd_avg_factor='num_pos')
     cfg.model.student.bbox_head = dict(
-        type='FCOSHead', num_classes=20, in_channels=64, feat_channels=64, stacked_convs=1,
+        type='FCOSHead',
+        num_classes=20,
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=1,
         strides=[8, 16, 32, 64, 128])
     with pytest.raises(ValueError, match="FCOSHead has none: use 'mean'"):
         build_det(cfg.model)
@@ -121,10 +124,12 @@ def test_head_input_and_loss_weight():
     with pytest.raises(ValueError, match='loss_weight'):
         build_det(det_cfg(loss_weight=-1.0).model)
     with pytest.raises(ValueError, match='return_pre_activation=True'):
-        build_det(det_cfg(neck=dict(
-            type='BiFPN', out_channels=64, return_pre_activation=False)).model)
-    build_det(det_cfg(head_input='pre_activation', neck=dict(
-        type='BiFPN', out_channels=64, return_pre_activation=False)).model)
+        build_det(
+            det_cfg(neck=dict(type='BiFPN', out_channels=64, return_pre_activation=False)).model)
+    build_det(
+        det_cfg(
+            head_input='pre_activation',
+            neck=dict(type='BiFPN', out_channels=64, return_pre_activation=False)).model)
 
 
 def test_probe_leaves_the_student_untouched():
@@ -175,9 +180,11 @@ def test_seg_levels_must_include_the_head_input():
 
 def test_seg_given_widths_are_checked():
     cfg = seg_cfg(neck=dict(type='BiFPN', out_channels=128, in_channels=[256, 2048]))
-    with pytest.raises(ValueError, match=r"in_channels=\[256, 2048\] \(2 levels\) does not match "
-                       r"the student's ResNetV1c outputs at in_indices=\[0, 3\]: "
-                       r'2 levels of \[64, 512\] channels'):
+    with pytest.raises(
+            ValueError,
+            match=r"in_channels=\[256, 2048\] \(2 levels\) does not match "
+            r"the student's ResNetV1c outputs at in_indices=\[0, 3\]: "
+            r'2 levels of \[64, 512\] channels'):
         build_seg(cfg.model)
 
 

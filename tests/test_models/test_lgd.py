@@ -10,9 +10,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from skd_det.models.layers.lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper,
-                                       LGDLabelEncoder, LGDRelationAdapter,
-                                       block_diagonal_mask, box_cell_masks, box_overlap_masks)
+from skd_det.models.layers.lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper, LGDLabelEncoder,
+                                       LGDRelationAdapter, block_diagonal_mask, box_cell_masks,
+                                       box_overlap_masks)
 from skd_det.models.losses import InstanceNormMSELoss
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -28,11 +28,14 @@ def n_params(module):
 def test_descriptors_for_known_boxes():
     enc = LGDLabelEncoder(num_classes=3, embed_dims=16, context=True)
     boxes = [
-        torch.tensor([[20., 10., 120., 60.],    # inside: kept
-                      [-10., 50., 250., 120.],  # crosses the border: clipped to the image
-                      [30., 30., 30., 40.],     # zero width: dropped
-                      [210., 0., 260., 50.]]),  # right of the image: no area left, dropped
-        torch.zeros(0, 4)]                      # empty image
+        torch.tensor([
+            [20., 10., 120., 60.],  # inside: kept
+            [-10., 50., 250., 120.],  # crosses the border: clipped to the image
+            [30., 30., 30., 40.],  # zero width: dropped
+            [210., 0., 260., 50.]
+        ]),  # right of the image: no area left, dropped
+        torch.zeros(0, 4)
+    ]  # empty image
     labels = [torch.tensor([2, 0, 1, 1]), torch.zeros(0, dtype=torch.long)]
     # images of 100x200 and 50x50 in a batch padded to 128x256: normalised by the padded size
     desc, kept, counts = enc.build_objects(boxes, labels, [(100, 200), (50, 50)], (128, 256))
@@ -42,11 +45,14 @@ def test_descriptors_for_known_boxes():
         # context: the padded image, clamped to (W_pad - 1, H_pad - 1), no class
         [-1., -1., 2 * 255 / 256 - 1, 2 * 127 / 128 - 1, -1., -1., -1.],
         # the empty image: the authors' dummy box (0, 0, 1, 1), no class, no context added
-        [-1., -1., 2 / 256 - 1, 2 / 128 - 1, -1., -1., -1.]])
+        [-1., -1., 2 / 256 - 1, 2 / 128 - 1, -1., -1., -1.]
+    ])
     torch.testing.assert_close(desc, expected)
     assert counts == [3, 1]
-    torch.testing.assert_close(kept, torch.tensor([[20., 10., 120., 60.], [0., 50., 200., 100.],
-                                                   [0., 0., 255., 127.], [0., 0., 1., 1.]]))
+    torch.testing.assert_close(
+        kept,
+        torch.tensor([[20., 10., 120., 60.], [0., 50., 200., 100.], [0., 0., 255., 127.],
+                      [0., 0., 1., 1.]]))
     # a box touching the padded border is clamped to the last pixel (the authors' clamp)
     _, kept, _ = enc.build_objects([torch.tensor([[0., 0., 256., 128.]])], [torch.tensor([1])],
                                    [(128, 256)], (128, 256))
@@ -145,15 +151,20 @@ def test_relation_adapter_never_attends_across_images():
         return adapter(appearance, labels, counts)
 
     g = torch.Generator().manual_seed(1)
-    out = run(torch.tensor([[1., 1., 9., 9.], [0., 0., 32., 32.]]), torch.tensor([0, 2]),
-              torch.randn(2, 2, 16, generator=g))
+    out = run(
+        torch.tensor([[1., 1., 9., 9.], [0., 0., 32., 32.]]), torch.tensor([0, 2]),
+        torch.randn(2, 2, 16, generator=g))
     # image B: other boxes, other classes, other appearance and one object more
-    out2 = run(torch.tensor([[5., 6., 20., 30.], [2., 2., 3., 3.], [0., 10., 12., 31.]]),
-               torch.tensor([3, 3, 1]), 10 * torch.randn(2, 3, 16, generator=g))
+    out2 = run(
+        torch.tensor([[5., 6., 20., 30.], [2., 2., 3., 3.], [0., 10., 12., 31.]]),
+        torch.tensor([3, 3, 1]), 10 * torch.randn(2, 3, 16, generator=g))
     torch.testing.assert_close(out2[:, :2], out[:, :2], rtol=1e-6, atol=1e-6)
     assert not torch.allclose(out2[:, 2:4], out[:, 2:4])
-    leak = run(torch.tensor([[5., 6., 20., 30.]]), torch.tensor([3]),
-               10 * torch.randn(2, 1, 16, generator=g), with_mask=False)
+    leak = run(
+        torch.tensor([[5., 6., 20., 30.]]),
+        torch.tensor([3]),
+        10 * torch.randn(2, 1, 16, generator=g),
+        with_mask=False)
     assert not torch.allclose(leak[:, :2], out[:, :2], rtol=1e-3, atol=1e-3)
 
 
@@ -167,10 +178,12 @@ def cells(mask, size):
 def test_box_cells_by_the_authors_rule():
     """dynamic_teacher/utils.py:54-89: cell c inside iff x1*r <= c <= x2*r, r = feature size /
     padded input size; small boxes may own no cell."""
-    boxes = torch.tensor([[3., 9., 20., 17.],   # x 0.375..2.5, y 1.125..2.125 (r = 1/8)
-                          [0., 0., 47., 31.],   # the whole 32x48 input
-                          [40., 25., 41., 26.],  # y 3.125..3.25: no row, no cell
-                          [8., 8., 16., 16.]])  # x, y 1..2: both ends inclusive
+    boxes = torch.tensor([
+        [3., 9., 20., 17.],  # x 0.375..2.5, y 1.125..2.125 (r = 1/8)
+        [0., 0., 47., 31.],  # the whole 32x48 input
+        [40., 25., 41., 26.],  # y 3.125..3.25: no row, no cell
+        [8., 8., 16., 16.]
+    ])  # x, y 1..2: both ends inclusive
     masks = box_cell_masks(boxes, (4, 6), (32, 48))
     assert masks.shape == (4, 24) and masks.dtype == torch.float32
     assert cells(masks[0], (4, 6)) == [[2, 1], [2, 2]]
@@ -214,8 +227,8 @@ def test_masked_pooling_stays_finite_in_half_precision():
     masks = torch.ones(1, 128 * 128, dtype=torch.half)
     pooled = LGDAppearanceEncoder.masked_average(feat, masks, [1])
     assert pooled.dtype == torch.half
-    torch.testing.assert_close(pooled.float(), torch.tensor([[60000.0, -30000.0]]),
-                               rtol=1e-3, atol=0)
+    torch.testing.assert_close(
+        pooled.float(), torch.tensor([[60000.0, -30000.0]]), rtol=1e-3, atol=0)
 
 
 # ---------------------------------------------------------------------- knowledge mapper
@@ -246,8 +259,8 @@ def test_knowledge_mapper_context_bias_by_hand():
     norms = [m for m in mapper.modules() if isinstance(m, nn.GroupNorm)]
     assert len(norms) == 3 and not any(m.affine for m in norms)
     obj = torch.randn(1, 3, 3)  # image 0: one instance + context; image 1: context only
-    masks = box_cell_masks(torch.tensor([[0., 0., 8., 8.], [0., 0., 23., 31.], [0., 0., 1., 1.]]),
-                           (3, 4), (24, 32))
+    masks = box_cell_masks(
+        torch.tensor([[0., 0., 8., 8.], [0., 0., 23., 31.], [0., 0., 1., 1.]]), (3, 4), (24, 32))
     out = mapper(obj, [masks], [2, 1], [(3, 4)])[0]
 
     inst = torch.zeros(2, 4, 3, 4)
@@ -266,8 +279,8 @@ def test_knowledge_mapper_context_bias_by_hand():
     assert plain.context_proj is None
     plain.load_state_dict(mapper.state_dict(), strict=False)
     scattered = LGDKnowledgeMapper.scatter(plain.proj(obj[0]), masks, [2, 1], (3, 4))
-    torch.testing.assert_close(plain(obj, [masks], [2, 1], [(3, 4)])[0],
-                               plain.refine(F.relu(plain.local_conv(scattered))))
+    torch.testing.assert_close(
+        plain(obj, [masks], [2, 1], [(3, 4)])[0], plain.refine(F.relu(plain.local_conv(scattered))))
 
 
 # ------------------------------------------------------------------------------------ loss
@@ -280,7 +293,7 @@ def test_instance_norm_mse_weights_levels_by_their_element_count():
     sum 4/(1+eps) + 0."""
     eps = 1e-5
     s_a = torch.tensor([[[[0., 2.], [0., 2.]]]], requires_grad=True)  # IN -> [-1, 1, -1, 1]
-    t_a = torch.tensor([[[[2., 0.], [2., 0.]]]])                      # IN -> [1, -1, 1, -1]
+    t_a = torch.tensor([[[[2., 0.], [2., 0.]]]])  # IN -> [1, -1, 1, -1]
     s_b = torch.arange(16.).view(1, 1, 4, 4)
     loss = InstanceNormMSELoss(loss_weight=2.0)([s_a, s_b], [t_a, s_b * 3 + 1])
     torch.testing.assert_close(loss, torch.tensor(2.0 * 16 / (1 + eps) / 20))
@@ -297,15 +310,15 @@ def test_instance_norm_mse_details():
 
     def norm(x):
         x = x.double()
-        return (x - x.mean((2, 3), keepdim=True)) / (x.var((2, 3), unbiased=False,
-                                                            keepdim=True) + 1e-5).sqrt()
+        return (x - x.mean((2, 3), keepdim=True)) / (x.var(
+            (2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
 
     torch.testing.assert_close(loss.double(), (norm(s) - norm(t)).pow(2).sum() / (120 + 6))
     loss.backward()
     assert s.grad is not None and t.grad is None  # the teacher side is a target
     # invariant to a per-channel affine change of either side
-    torch.testing.assert_close(InstanceNormMSELoss()([s * 3 + 1, s1], [t, 3 * s1]), loss,
-                               rtol=1e-4, atol=0)
+    torch.testing.assert_close(
+        InstanceNormMSELoss()([s * 3 + 1, s1], [t, 3 * s1]), loss, rtol=1e-4, atol=0)
     # float32 under autocast
     with torch.autocast('cpu', dtype=torch.bfloat16):
         low = InstanceNormMSELoss()(s.detach().bfloat16(), t.detach().bfloat16())

@@ -12,9 +12,9 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
+from test_distillers import build_det
 
 from skd_det.engine.hooks import LGDPhaseHook
-from test_distillers import build_det
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -42,10 +42,16 @@ def make_samples(img_shapes, boxes, labels, ignored=None):
     from mmdet.structures import DetDataSample
     samples = []
     for i, (shape, b, l) in enumerate(zip(img_shapes, boxes, labels)):
-        s = DetDataSample(metainfo=dict(img_shape=shape, pad_shape=shape, ori_shape=shape,
-                                        scale_factor=(1., 1.), batch_input_shape=shape))
-        s.gt_instances = InstanceData(bboxes=torch.as_tensor(b, dtype=torch.float32).view(-1, 4),
-                                      labels=torch.as_tensor(l, dtype=torch.long).view(-1))
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=shape,
+                pad_shape=shape,
+                ori_shape=shape,
+                scale_factor=(1., 1.),
+                batch_input_shape=shape))
+        s.gt_instances = InstanceData(
+            bboxes=torch.as_tensor(b, dtype=torch.float32).view(-1, 4),
+            labels=torch.as_tensor(l, dtype=torch.long).view(-1))
         if ignored is not None:
             s.ignored_instances = InstanceData(
                 bboxes=torch.as_tensor(ignored[i], dtype=torch.float32).view(-1, 4),
@@ -86,21 +92,27 @@ def test_training_only_parameters_of_the_authors_r50_teacher(config, context):
     object; the context linear, which they build unused, is not built here."""
     m = build_det(lgd_cfg(osp.join(REPO, 'configs/lgd', config)).model)
     assert m.teacher.label_encoder.context is context
-    parts = {name: sum(p.numel() for p in child.parameters())
-             for name, child in m.teacher.named_children()}
-    assert parts == dict(label_encoder=4959184, appearance_encoder=590080,
-                         relation_adapter=263168,
-                         knowledge_mapper=2491904 - (0 if context else 65792),
-                         student_adapter=1770240)
+    parts = {
+        name: sum(p.numel() for p in child.parameters())
+        for name, child in m.teacher.named_children()
+    }
+    assert parts == dict(
+        label_encoder=4959184,
+        appearance_encoder=590080,
+        relation_adapter=263168,
+        knowledge_mapper=2491904 - (0 if context else 65792),
+        student_adapter=1770240)
     assert sum(parts.values()) == 10074576 - (0 if context else 65792)
 
 
 def test_student_is_not_kept_and_teacher_adds_no_student_keys(model):
     keys = model.state_dict().keys()
     assert not [k for k in keys if k.startswith('teacher.student.')]
-    assert {k.split('.')[1] for k in keys if k.startswith('teacher.')} == {
-        'label_encoder', 'appearance_encoder', 'relation_adapter', 'knowledge_mapper',
-        'student_adapter'}
+    assert {k.split('.')[1]
+            for k in keys if k.startswith('teacher.')} == {
+                'label_encoder', 'appearance_encoder', 'relation_adapter', 'knowledge_mapper',
+                'student_adapter'
+            }
 
 
 def test_seed_gives_the_student_the_baselines_weights():
@@ -128,8 +140,9 @@ def test_teacher_pyramid_of_one_image_ignores_the_others(model):
     g = torch.Generator().manual_seed(0)
     feats = [torch.randn(2, 64, s, s, generator=g) for s in (16, 8, 4, 2, 1)]
     gt_a = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([4]))
-    gt_b = InstanceData(bboxes=torch.tensor([[0., 0., 40., 40.], [30., 30., 128., 100.]]),
-                        labels=torch.tensor([1, 7]))
+    gt_b = InstanceData(
+        bboxes=torch.tensor([[0., 0., 40., 40.], [30., 30., 128., 100.]]),
+        labels=torch.tensor([1, 7]))
     gt_b2 = InstanceData(bboxes=torch.tensor([[50., 5., 70., 25.]]), labels=torch.tensor([19]))
     with torch.no_grad():
         out = teacher.teacher_feats(feats, [gt_a, gt_b], metas(2))
@@ -152,8 +165,8 @@ def test_teacher_levels_match_the_student_on_odd_sizes(model, size):
                                                 [s.metainfo for s in samples])
     assert [t.shape for t in teacher_feats] == [f.shape for f in feats]
     # odd sizes round up at every stride (ResNet/FPN maps)
-    assert [tuple(f.shape[-2:]) for f in feats] == [
-        (-(-h // s), -(-w // s)) for s in (8, 16, 32, 64, 128)]
+    assert [tuple(f.shape[-2:]) for f in feats] == [(-(-h // s), -(-w // s))
+                                                    for s in (8, 16, 32, 64, 128)]
     losses = model.loss(inputs, samples)
     assert all(torch.isfinite(v).all() for v in flat(losses).values())
 
@@ -162,13 +175,12 @@ def test_masks_follow_the_padded_batch_shape(model, monkeypatch):
     """r = feature size / padded input size: the same box owns other cells in a larger pad."""
     seen = []
     original = model.teacher.cell_masks
-    monkeypatch.setattr(model.teacher, 'cell_masks',
-                        lambda *a: seen.append(a[2]) or original(*a))
+    monkeypatch.setattr(model.teacher, 'cell_masks', lambda *a: seen.append(a[2]) or original(*a))
     feats = [torch.zeros(1, 64, 8, 8)]
     gt = [InstanceData(bboxes=torch.tensor([[0., 0., 16., 16.]]), labels=torch.tensor([1]))]
     with torch.no_grad():
-        model.teacher.teacher_feats(feats, gt, [dict(img_shape=(60, 60),
-                                                     batch_input_shape=(64, 64))])
+        model.teacher.teacher_feats(feats, gt,
+                                    [dict(img_shape=(60, 60), batch_input_shape=(64, 64))])
     assert seen == [(64, 64)]
     with pytest.raises(KeyError, match=r"lacks \['batch_input_shape'\]"):
         model.teacher.teacher_feats(feats, gt, [dict(img_shape=(60, 60))])
@@ -208,8 +220,8 @@ def test_frozen_backbone_phase_with_an_optimizer_step():
     cfg.model.student.backbone.frozen_stages = 1  # stem and first stage never train
     m = build_det(cfg.model)
     m.train()
-    runner = SimpleNamespace(model=m, iter=0, max_iters=9,
-                             message_hub=MessageHub.get_instance('lgd_freeze_test'))
+    runner = SimpleNamespace(
+        model=m, iter=0, max_iters=9, message_hub=MessageHub.get_instance('lgd_freeze_test'))
     hook = LGDPhaseHook(adapter_warmup=1 / 9, freeze_backbone=1 / 9)
     backbone = m.student.backbone
     frozen_at_start = {n for n, p in backbone.named_parameters() if not p.requires_grad}
@@ -226,9 +238,9 @@ def test_frozen_backbone_phase_with_an_optimizer_step():
     assert all(p.grad is None for p in backbone.parameters())
     optim.step()
     after = m.state_dict()
-    assert all(torch.equal(after[k], v) for k, v in before.items()
-               if k.startswith('student.backbone.') and 'running' not in k
-               and 'num_batches' not in k)
+    assert all(
+        torch.equal(after[k], v) for k, v in before.items()
+        if k.startswith('student.backbone.') and 'running' not in k and 'num_batches' not in k)
     assert not torch.equal(after['student.neck.fpn_convs.0.conv.weight'],
                            before['student.neck.fpn_convs.0.conv.weight'])
     # after the phase the backbone trains again; the frozen stages do not
@@ -250,10 +262,14 @@ def test_bad_ground_truth_trains_without_nan(model):
     many = torch.cat([xy, xy + 1 + torch.rand(300, 2, generator=g) * 20], 1)  # in the image
     img_shapes = [(96, 128), (96, 128), (80, 100)]
     boxes = [
-        many.tolist(),                                    # 300 boxes, mostly overlapping
-        [[200., 0., 260., 50.], [-50., -50., -1., -1.],   # wholly outside
-         [-20., 30., 40., 130.]],                         # partly outside
-        []]                                               # no box
+        many.tolist(),  # 300 boxes, mostly overlapping
+        [
+            [200., 0., 260., 50.],
+            [-50., -50., -1., -1.],  # wholly outside
+            [-20., 30., 40., 130.]
+        ],  # partly outside
+        []
+    ]  # no box
     labels = [(torch.arange(300) % 20).tolist(), [1, 2, 3], []]
     ignored = [[], [[0., 0., 60., 60.]], [[10., 10., 90., 70.]]]  # crowd regions
     inputs, samples = batch_of(img_shapes, boxes, labels, ignored)
@@ -295,12 +311,14 @@ def test_zero_area_boxes_are_no_objects(model):
     g = torch.Generator().manual_seed(0)
     feats = [torch.randn(1, 64, s, s, generator=g) for s in (16, 8, 4, 2, 1)]
     good = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.]]), labels=torch.tensor([4]))
-    bad = InstanceData(bboxes=torch.tensor([[10., 20., 60., 90.], [30., 30., 30., 80.],
-                                            [5., 7., 40., 7.], [3., 3., 3., 3.]]),
-                       labels=torch.tensor([4, 1, 2, 3]))
+    bad = InstanceData(
+        bboxes=torch.tensor([[10., 20., 60., 90.], [30., 30., 30., 80.], [5., 7., 40., 7.],
+                             [3., 3., 3., 3.]]),
+        labels=torch.tensor([4, 1, 2, 3]))
     with torch.no_grad():
-        for a, b in zip(model.teacher.teacher_feats(feats, [good], metas(1)),
-                        model.teacher.teacher_feats(feats, [bad], metas(1))):
+        for a, b in zip(
+                model.teacher.teacher_feats(feats, [good], metas(1)),
+                model.teacher.teacher_feats(feats, [bad], metas(1))):
             torch.testing.assert_close(a, b)
 
 
@@ -340,7 +358,11 @@ def test_small_boxes_on_coarse_levels(cell_rule, cells, monkeypatch):
 def test_fcos_student():
     cfg = lgd_cfg()
     cfg.model.student.bbox_head = dict(
-        type='FCOSHead', num_classes=20, in_channels=64, feat_channels=64, stacked_convs=1,
+        type='FCOSHead',
+        num_classes=20,
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=1,
         strides=[8, 16, 32, 64, 128])
     torch.manual_seed(0)
     m = build_det(cfg.model)
@@ -362,18 +384,22 @@ def test_mixed_precision_step(model):
 
 
 def test_build_errors():
-    with pytest.raises(ValueError, match=r'label_encoder.num_classes=80 does not match the '
-                                         r"student's RetinaHead num_classes=20"):
+    with pytest.raises(
+            ValueError,
+            match=r'label_encoder.num_classes=80 does not match the '
+            r"student's RetinaHead num_classes=20"):
         build_det(lgd_cfg(label_encoder=dict(num_classes=80)).model)
-    with pytest.raises(ValueError, match=r'label_encoder.embed_dims=32 does not match '
-                                         r'teacher.embed_dims=64'):
+    with pytest.raises(
+            ValueError, match=r'label_encoder.embed_dims=32 does not match '
+            r'teacher.embed_dims=64'):
         build_det(lgd_cfg(label_encoder=dict(embed_dims=32)).model)
-    assert build_det(lgd_cfg(label_encoder=dict(num_classes=20)).model
-                     ).teacher.label_encoder.num_classes == 20
+    assert build_det(
+        lgd_cfg(label_encoder=dict(num_classes=20)).model).teacher.label_encoder.num_classes == 20
     with pytest.raises(ValueError, match='teacher.loss_weight'):
         build_det(lgd_cfg(loss_weight=-1).model)
-    with pytest.raises(ValueError, match=r"cell_rule must be one of \['inside', 'overlap'\], "
-                                         r"got 'floor'"):
+    with pytest.raises(
+            ValueError, match=r"cell_rule must be one of \['inside', 'overlap'\], "
+            r"got 'floor'"):
         build_det(lgd_cfg(cell_rule='floor').model)
     cfg = lgd_cfg()
     cfg.model.student.neck.out_channels = 32
@@ -381,8 +407,10 @@ def test_build_errors():
         build_det(cfg.model)
     cfg = lgd_cfg()
     cfg.model.student.neck.num_outs = 4
-    with pytest.raises(ValueError, match=r"features have sizes \[\(16, 16\), \(8, 8\), "
-                                         r"\(4, 4\), \(2, 2\)\] .* give \[\(16, 16\)"):
+    with pytest.raises(
+            ValueError,
+            match=r"features have sizes \[\(16, 16\), \(8, 8\), "
+            r"\(4, 4\), \(2, 2\)\] .* give \[\(16, 16\)"):
         build_det(cfg.model)
     cfg = lgd_cfg()
     cfg.model.distill_losses = dict(loss_kd=dict(type='SigmoidKDLoss'))

@@ -6,8 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from skd_det.models.losses import (AttentionTransferLoss, PixelKLLoss,
-                                   SigmoidKDLoss, SoftmaxKDLoss)
+from skd_det.models.losses import AttentionTransferLoss, PixelKLLoss, SigmoidKDLoss, SoftmaxKDLoss
 
 
 def _rand(*shape, seed=0, scale=1.0):
@@ -41,8 +40,10 @@ def _at_reference(s, t, relu=True):
     for i in range(n):
         maps = []
         for f in (s[i], t[i]):
-            a = [sum(act(f[c, y, x].item())**2 for c in range(f.shape[0])) /
-                 f.shape[0] for y in range(h) for x in range(w)]
+            a = [
+                sum(act(f[c, y, x].item())**2 for c in range(f.shape[0])) / f.shape[0]
+                for y in range(h) for x in range(w)
+            ]
             norm = math.sqrt(sum(v * v for v in a))
             maps.append([v / norm for v in a])
         total += sum((u - v)**2 for u, v in zip(*maps))
@@ -53,14 +54,11 @@ def test_attention_transfer_hand_computed():
     s1, t1 = _rand(2, 3, 2, 3, seed=1), _rand(2, 5, 2, 3, seed=2)
     s2, t2 = _rand(2, 4, 1, 2, seed=3), _rand(2, 2, 1, 2, seed=4)
     loss = AttentionTransferLoss(loss_weight=1.0)
-    assert loss(s1, t1).item() == pytest.approx(_at_reference(s1, t1),
-                                                rel=1e-5)
+    assert loss(s1, t1).item() == pytest.approx(_at_reference(s1, t1), rel=1e-5)
     expected = _at_reference(s1, t1) + _at_reference(s2, t2)
-    assert loss([s1, s2], [t1, t2]).item() == pytest.approx(expected,
-                                                            rel=1e-5)
+    assert loss([s1, s2], [t1, t2]).item() == pytest.approx(expected, rel=1e-5)
     weighted = AttentionTransferLoss(loss_weight=50.0)
-    assert weighted((s1, s2), (t1, t2)).item() == pytest.approx(
-        50 * expected, rel=1e-5)
+    assert weighted((s1, s2), (t1, t2)).item() == pytest.approx(50 * expected, rel=1e-5)
 
 
 def test_attention_transfer_compares_activated_maps():
@@ -71,8 +69,7 @@ def test_attention_transfer_compares_activated_maps():
     raw = _at_reference(s, t, relu=False)
     activated = _at_reference(s, t, relu=True)
     assert abs(raw - activated) > 1e-3
-    assert AttentionTransferLoss()(s, t).item() == pytest.approx(
-        activated, rel=1e-5)
+    assert AttentionTransferLoss()(s, t).item() == pytest.approx(activated, rel=1e-5)
     assert AttentionTransferLoss(relu_inputs=False)(s, t).item() == \
         pytest.approx(raw, rel=1e-5)
     # only the teacher's positive part matters; negative student values
@@ -107,8 +104,7 @@ def test_attention_transfer_bad_shapes(s_shape, t_shape):
         AttentionTransferLoss()(torch.zeros(s_shape), torch.zeros(t_shape))
     assert str(s_shape) in str(err.value) and str(t_shape) in str(err.value)
     with pytest.raises(ValueError):  # level counts differ
-        AttentionTransferLoss()([torch.zeros(1, 1, 2, 2)] * 2,
-                                [torch.zeros(1, 1, 2, 2)])
+        AttentionTransferLoss()([torch.zeros(1, 1, 2, 2)] * 2, [torch.zeros(1, 1, 2, 2)])
 
 
 # ------------------------------------------------------------- softmax KD
@@ -116,29 +112,25 @@ def test_softmax_kd_hand_computed():
     T = 2.0
     s, t = _rand(3, 4, seed=7), _rand(3, 4, seed=8, scale=2)
     per_sample = [
-        T * T * _kl(_softmax([v / T for v in t[i].tolist()]),
-                    _softmax([v / T for v in s[i].tolist()]))
+        T * T *
+        _kl(_softmax([v / T for v in t[i].tolist()]), _softmax([v / T for v in s[i].tolist()]))
         for i in range(3)
     ]
     loss = SoftmaxKDLoss(temperature=T, loss_weight=2.0)
-    assert loss(s, t).item() == pytest.approx(2 * sum(per_sample) / 3,
-                                              rel=1e-5)
+    assert loss(s, t).item() == pytest.approx(2 * sum(per_sample) / 3, rel=1e-5)
     none = loss(s, t, reduction_override='none')
     assert none.shape == (3, )
-    assert none.tolist() == pytest.approx([2 * v for v in per_sample],
-                                          rel=1e-5)
+    assert none.tolist() == pytest.approx([2 * v for v in per_sample], rel=1e-5)
     w = torch.tensor([1.0, 0.0, 0.5])
     expected = 2 * (per_sample[0] + 0.5 * per_sample[2]) / 1.5
-    assert loss(s, t, weight=w, avg_factor=1.5).item() == pytest.approx(
-        expected, rel=1e-5)
+    assert loss(s, t, weight=w, avg_factor=1.5).item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError):
         loss(s, t, avg_factor=2.0, reduction_override='sum')
 
 
 def test_softmax_kd_zero_and_gradients():
     s = _rand(4, 5, seed=9).float().requires_grad_()
-    assert SoftmaxKDLoss()(s, s.detach().clone()).item() == pytest.approx(
-        0, abs=1e-6)
+    assert SoftmaxKDLoss()(s, s.detach().clone()).item() == pytest.approx(0, abs=1e-6)
     t = _rand(4, 5, seed=10).float().requires_grad_()
     SoftmaxKDLoss()(s, t).backward()
     assert t.grad is None
@@ -153,8 +145,7 @@ def _binary_kl_ref(s, t, T):
         row = []
         for a, b in zip(si, ti):
             p, q = _sigmoid(a / T), _sigmoid(b / T)
-            row.append(T * T * (q * math.log(q / p) + (1 - q) * math.log(
-                (1 - q) / (1 - p))))
+            row.append(T * T * (q * math.log(q / p) + (1 - q) * math.log((1 - q) / (1 - p))))
         out.append(row)
     return out
 
@@ -168,19 +159,18 @@ def test_sigmoid_kd_hand_computed_and_normalisation():
     # default: summed over classes, averaged over anchors
     assert loss(s, t).item() == pytest.approx(total / 5, rel=1e-5)
     # avg_factor (e.g. 2 positive anchors): sum over everything / 2
-    assert loss(s, t, avg_factor=2).item() == pytest.approx(total / 2,
-                                                            rel=1e-5)
+    assert loss(s, t, avg_factor=2).item() == pytest.approx(total / 2, rel=1e-5)
     # per-element weights mask entries, per-anchor weights scale rows
     w = torch.ones(5, 3)
     w[0, 1] = 0
     masked = total - ref[0][1]
-    assert loss(s, t, weight=w, avg_factor=4).item() == pytest.approx(
-        masked / 4, rel=1e-5)
+    assert loss(s, t, weight=w, avg_factor=4).item() == pytest.approx(masked / 4, rel=1e-5)
     wa = torch.tensor([0.0, 1, 1, 1, 2])
     expected = sum(wi * sum(row) for wi, row in zip(wa.tolist(), ref)) / 5
     assert loss(s, t, weight=wa).item() == pytest.approx(expected, rel=1e-5)
-    assert SigmoidKDLoss(temperature=T, loss_weight=3)(
-        s, t).item() == pytest.approx(3 * total / 5, rel=1e-5)
+    assert SigmoidKDLoss(
+        temperature=T, loss_weight=3)(s, t).item() == pytest.approx(
+            3 * total / 5, rel=1e-5)
 
 
 def test_sigmoid_kd_zero_grad_equals_bce_grad():
@@ -248,18 +238,15 @@ def test_pixel_kl_hand_computed_with_ignore():
                 count += 1
     loss = PixelKLLoss(temperature=T, avg_non_ignore=True, loss_weight=0.5)
     assert count == 5
-    assert loss(s, t, label).item() == pytest.approx(0.5 * total / count,
-                                                     rel=1e-5)
+    assert loss(s, t, label).item() == pytest.approx(0.5 * total / count, rel=1e-5)
     # (N, 1, H, W) labels are accepted too
-    assert loss(s, t, label[:, None]).item() == pytest.approx(
-        0.5 * total / count, rel=1e-5)
+    assert loss(s, t, label[:, None]).item() == pytest.approx(0.5 * total / count, rel=1e-5)
 
 
 def test_pixel_kl_ignored_pixels_do_not_matter():
     s = _rand(2, 4, 3, 5, seed=17).float().requires_grad_()
     t = _rand(2, 4, 3, 5, seed=18).float().requires_grad_()
-    label = torch.randint(0, 4, (2, 3, 5), generator=torch.Generator()
-                          .manual_seed(0))
+    label = torch.randint(0, 4, (2, 3, 5), generator=torch.Generator().manual_seed(0))
     label[0, 1, :] = 255
     label[1, :, 4] = 7  # custom ignore index below
     loss = PixelKLLoss(avg_non_ignore=True)
@@ -280,25 +267,23 @@ def test_pixel_kl_ignored_pixels_do_not_matter():
     both = label.clone()
     both[both == 255] = 7
     assert loss(s, t, both, ignore_index=7).item() != pytest.approx(ref.item())
-    assert loss(s, t, both, ignore_index=7).item() == pytest.approx(
-        PixelKLLoss(avg_non_ignore=True, ignore_index=7)(s, t, both).item())
-    assert loss(s, t, label, ignore_index=7).item() != pytest.approx(
-        ref.item())
+    assert loss(
+        s, t, both, ignore_index=7).item() == pytest.approx(
+            PixelKLLoss(avg_non_ignore=True, ignore_index=7)(s, t, both).item())
+    assert loss(s, t, label, ignore_index=7).item() != pytest.approx(ref.item())
     # the authors' default counts the ignored pixels too
-    assert PixelKLLoss()(s2, t2, label).item() != pytest.approx(
-        PixelKLLoss()(s.detach(), t, label).item())
+    assert PixelKLLoss()(s2, t2, label).item() != pytest.approx(PixelKLLoss()(s.detach(), t,
+                                                                              label).item())
 
 
 def test_pixel_kl_zero_no_label_and_all_ignored():
     s = _rand(1, 3, 2, 2, seed=19).float().requires_grad_()
-    assert PixelKLLoss()(s, s.detach().clone()).item() == pytest.approx(
-        0, abs=1e-7)
+    assert PixelKLLoss()(s, s.detach().clone()).item() == pytest.approx(0, abs=1e-7)
     t = _rand(1, 3, 2, 2, seed=20).float()
     every = PixelKLLoss()(s, t)
     per_pixel = PixelKLLoss()(s, t, torch.zeros(1, 2, 2, dtype=torch.long))
     assert every.item() == pytest.approx(per_pixel.item(), rel=1e-6)
-    none_valid = PixelKLLoss(avg_non_ignore=True)(
-        s, t, torch.full((1, 2, 2), 255))
+    none_valid = PixelKLLoss(avg_non_ignore=True)(s, t, torch.full((1, 2, 2), 255))
     assert none_valid.item() == 0
     none_valid.backward()  # still differentiable
 
@@ -314,17 +299,15 @@ def test_pixel_kl_bad_shapes():
 
 
 # ------------------------------------------------------------- construction
-@pytest.mark.parametrize('loss_cls', [
-    AttentionTransferLoss, SoftmaxKDLoss, SigmoidKDLoss, PixelKLLoss
-])
+@pytest.mark.parametrize('loss_cls',
+                         [AttentionTransferLoss, SoftmaxKDLoss, SigmoidKDLoss, PixelKLLoss])
 def test_negative_loss_weight_rejected(loss_cls):
     with pytest.raises(ValueError):
         loss_cls(loss_weight=-1.0)
     assert loss_cls(loss_weight=0.0).loss_weight == 0.0
 
 
-@pytest.mark.parametrize('loss_cls', [SoftmaxKDLoss, SigmoidKDLoss,
-                                      PixelKLLoss])
+@pytest.mark.parametrize('loss_cls', [SoftmaxKDLoss, SigmoidKDLoss, PixelKLLoss])
 def test_bad_temperature_rejected(loss_cls):
     with pytest.raises(ValueError):
         loss_cls(temperature=0)
@@ -332,10 +315,9 @@ def test_bad_temperature_rejected(loss_cls):
 
 def test_losses_registered_and_buildable_from_scopes():
     pytest.importorskip('mmengine')
-    from mmengine.registry import DefaultScope
     from mmengine.registry import MODELS as ROOT_MODELS
-    for cls in (AttentionTransferLoss, SoftmaxKDLoss, SigmoidKDLoss,
-                PixelKLLoss):
+    from mmengine.registry import DefaultScope
+    for cls in (AttentionTransferLoss, SoftmaxKDLoss, SigmoidKDLoss, PixelKLLoss):
         assert ROOT_MODELS.get(cls.__name__) is cls
     for scope in ('mmdet', 'mmseg'):
         registry = pytest.importorskip(f'{scope}.registry')
@@ -345,8 +327,8 @@ def test_losses_registered_and_buildable_from_scopes():
         assert type(loss) is SoftmaxKDLoss and loss.temperature == 3.0
 
 
-@pytest.mark.parametrize('name', ['AttentionTransferLoss', 'InstanceNormMSELoss',
-                                  'NormalizedL1Loss'])
+@pytest.mark.parametrize('name',
+                         ['AttentionTransferLoss', 'InstanceNormMSELoss', 'NormalizedL1Loss'])
 def test_feature_losses_check_their_levels_alike(name):
     from mmengine.registry import MODELS
 
@@ -365,8 +347,10 @@ def test_feature_losses_check_their_levels_alike(name):
         loss([a, a], [b])
     with pytest.raises(ValueError, match=f'{name}: got 0 student and 0 teacher levels'):
         loss([], [])
-    with pytest.raises(ValueError, match=rf'{name}: level 1 student shape \(2, 4, 4, 4\) and '
-                                         r'teacher shape \(2, 4, 8, 8\)'):
+    with pytest.raises(
+            ValueError,
+            match=rf'{name}: level 1 student shape \(2, 4, 4, 4\) and '
+            r'teacher shape \(2, 4, 8, 8\)'):
         loss([a, a[..., :4, :4]], [b, b])
     # only the attention maps allow other channel counts
     other = torch.rand(2, 6, 8, 8)
@@ -382,13 +366,11 @@ def test_feature_losses_check_their_levels_alike(name):
 def test_reduce_loss_is_mmdets_weight_reduce_loss(reduction, avg_factor):
     """The losses keep their own reduction (skd_det.models imports without
     mmdet); it must be mmdet's rule, errors included."""
-    weight_reduce_loss = pytest.importorskip(
-        'mmdet.models.losses.utils').weight_reduce_loss
+    weight_reduce_loss = pytest.importorskip('mmdet.models.losses.utils').weight_reduce_loss
     from skd_det.models.losses.utils import reduce_loss
     loss = _rand(5, 3).abs()
     if reduction == 'sum' and avg_factor is not None:
-        for fn in (reduce_loss, lambda *a: weight_reduce_loss(
-                a[0], None, a[1], a[2])):
+        for fn in (reduce_loss, lambda *a: weight_reduce_loss(a[0], None, a[1], a[2])):
             with pytest.raises(ValueError, match='avg_factor'):
                 fn(loss, reduction, avg_factor)
         return

@@ -9,10 +9,10 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO
 from skd_det.models.distillers.base import StudentOutputs
 from skd_det.models.losses import SoftTargetCrossEntropyLoss, SoftTargetFocalLoss
 
@@ -20,7 +20,6 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 DET_CFG = osp.join(REPO, 'configs/pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/pskd/pskd_fcn_r18-d8_cpu_cityscapes.py')
-
 
 # ------------------------------------------------------------------------------- losses
 
@@ -43,10 +42,10 @@ def test_soft_focal_loss_is_retinanets_focal_loss_on_hard_targets():
     pred = torch.randn(50, 6, generator=g) * 3
     labels = torch.randint(0, 7, (50, ), generator=g)  # 6 = background
     weights = (torch.rand(50, generator=g) > 0.1).float()
-    ours = SoftTargetFocalLoss()(pred, F.one_hot(labels, 7)[:, :6].float(), weights,
-                                 avg_factor=7.0)
-    mmdet = FocalLoss(use_sigmoid=True, gamma=2.0, alpha=0.25)(pred, labels, weights,
-                                                               avg_factor=7.0)
+    ours = SoftTargetFocalLoss()(pred, F.one_hot(labels, 7)[:, :6].float(), weights, avg_factor=7.0)
+    mmdet = FocalLoss(
+        use_sigmoid=True, gamma=2.0, alpha=0.25)(
+            pred, labels, weights, avg_factor=7.0)
     torch.testing.assert_close(ours, mmdet, rtol=1e-5, atol=1e-7)
 
 
@@ -99,8 +98,8 @@ def test_soft_ce_all_pixels_ignored(avg_non_ignore):
     logits = torch.randn(1, 3, 4, 4, requires_grad=True)
     valid = torch.zeros(1, 4, 4, dtype=torch.bool)
     avg = valid.sum() if avg_non_ignore else valid.numel()
-    loss = SoftTargetCrossEntropyLoss()(logits, torch.zeros(1, 3, 4, 4), valid.float(),
-                                        avg_factor=avg)
+    loss = SoftTargetCrossEntropyLoss()(
+        logits, torch.zeros(1, 3, 4, 4), valid.float(), avg_factor=avg)
     loss.backward()
     assert loss.item() == 0 and torch.equal(logits.grad, torch.zeros_like(logits))
 
@@ -156,8 +155,11 @@ def det_batch(model, num_items=(2, 0)):
     """Two images, the second without objects by default."""
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
-    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 96, 128), (3, 64, 96)],
-                          num_items=list(num_items), num_classes=20)
+    data = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 96, 128), (3, 64, 96)],
+        num_items=list(num_items),
+        num_classes=20)
     data = model.data_preprocessor(data, True)
     return data['inputs'], data['data_samples']
 
@@ -168,14 +170,13 @@ def seg_batch(model):
     g = torch.Generator().manual_seed(0)
     samples = []
     for _ in range(2):
-        sample = SegDataSample(metainfo=dict(img_shape=(48, 64), ori_shape=(48, 64),
-                                             pad_shape=(48, 64)))
+        sample = SegDataSample(
+            metainfo=dict(img_shape=(48, 64), ori_shape=(48, 64), pad_shape=(48, 64)))
         label = torch.randint(0, 19, (1, 48, 64), generator=g)
         label[:, :6] = 255  # an ignored band
         sample.gt_sem_seg = PixelData(data=label)
         samples.append(sample)
-    imgs = [torch.randint(0, 256, (3, 48, 64), generator=g, dtype=torch.uint8)
-            for _ in range(2)]
+    imgs = [torch.randint(0, 256, (3, 48, 64), generator=g, dtype=torch.uint8) for _ in range(2)]
     data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), True)
     return data['inputs'], data['data_samples']
 
@@ -204,8 +205,8 @@ def test_det_first_epoch_is_the_students_focal_loss(det, num_items):
     plain = det.student.loss(inputs, samples)
     assert not calls
     assert 'loss_cls' not in losses and set(losses) == {'distill.loss_cls', 'loss_bbox'}
-    torch.testing.assert_close(losses['distill.loss_cls'], _det_total(plain['loss_cls']),
-                               rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(
+        losses['distill.loss_cls'], _det_total(plain['loss_cls']), rtol=1e-5, atol=1e-7)
     for ours, theirs in zip(losses['loss_bbox'], plain['loss_bbox']):
         torch.testing.assert_close(ours, theirs)
 
@@ -273,8 +274,8 @@ def test_refresh_copies_weights_and_buffers(det):
     teacher.refresh(student)
     own, snap = student.state_dict(), teacher.snapshot.state_dict()
     assert own.keys() == snap.keys()
-    assert all(torch.equal(own[k], snap[k]) and own[k].data_ptr() != snap[k].data_ptr()
-               for k in own)
+    assert all(
+        torch.equal(own[k], snap[k]) and own[k].data_ptr() != snap[k].data_ptr() for k in own)
     with torch.no_grad():
         student.backbone.bn1.running_mean.sub_(1.0)
 
@@ -323,8 +324,7 @@ def test_seg_target_honours_ignore_index(seg):
     expected = 0.8 * prev[n, :, y, x].softmax(0)
     expected[label[n, y, x]] += 0.2
     torch.testing.assert_close(pair['target'][n, :, y, x], expected)
-    torch.testing.assert_close(pair['target'].sum(1)[~ignored],
-                               torch.ones(int((~ignored).sum())))
+    torch.testing.assert_close(pair['target'].sum(1)[~ignored], torch.ones(int((~ignored).sum())))
 
 
 # -------------------------------------------------------------------------- bad input
@@ -332,16 +332,19 @@ def test_seg_target_honours_ignore_index(seg):
 
 @pytest.mark.parametrize('value', [-0.1, 1.5, True, '0.8'])
 def test_alpha_T_outside_unit_interval(value):
-    with pytest.raises(ValueError, match=f'teacher.alpha_T must be a number in \\[0, 1\\], '
-                                         f'got {value!r}'):
+    with pytest.raises(
+            ValueError, match=f'teacher.alpha_T must be a number in \\[0, 1\\], '
+            f'got {value!r}'):
         _build(_cfg(DET_CFG, alpha_T=value))
 
 
 def test_pair_loss_must_be_configured():
     cfg = _cfg(DET_CFG)
     cfg.model.distill_losses = {}
-    with pytest.raises(ValueError, match="replaces the student's loss_cls by distill.loss_cls; "
-                                         'configure distill_losses.loss_cls'):
+    with pytest.raises(
+            ValueError,
+            match="replaces the student's loss_cls by distill.loss_cls; "
+            'configure distill_losses.loss_cls'):
         _build(cfg)
 
 
@@ -358,13 +361,16 @@ def test_unsupported_students():
 
 
 def test_snapshot_of_another_model_is_rejected(det, seg):
-    with pytest.raises(ValueError, match=r"ckpt\['pskd_snapshot'\] is not a snapshot of this "
-                                         r'student: \d+ missing keys \(first: \[.backbone'):
+    with pytest.raises(
+            ValueError,
+            match=r"ckpt\['pskd_snapshot'\] is not a snapshot of this "
+            r'student: \d+ missing keys \(first: \[.backbone'):
         det.teacher.load_snapshot_state(seg.teacher.snapshot_state(), "ckpt['pskd_snapshot']")
     state = det.teacher.snapshot_state()
     state['state_dict']['bbox_head.retina_cls.bias'] = torch.zeros(3)
-    with pytest.raises(ValueError, match=r'bbox_head.retina_cls.bias has shape \(3,\), the '
-                                         r'student \(180,\)'):
+    with pytest.raises(
+            ValueError, match=r'bbox_head.retina_cls.bias has shape \(3,\), the '
+            r'student \(180,\)'):
         det.teacher.load_snapshot_state(state, 'x')
     with pytest.raises(ValueError, match='must be a dict with state_dict and refreshes'):
         det.teacher.load_snapshot_state({'state_dict': {}}, 'x')

@@ -8,10 +8,10 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import REPO
 from skd_det.models.distillers.base import student_state_dict
 
 LGD = 'configs/lgd/lgd_faster-rcnn_r18_fpn_cpu_voc0712.py'
@@ -39,8 +39,9 @@ def build(model_cfg):
 
 def mask_rcnn_student():
     import mmdet
-    student = Config.fromfile(osp.join(osp.dirname(mmdet.__file__),
-                                       '.mim/configs/_base_/models/mask-rcnn_r50_fpn.py')).model
+    student = Config.fromfile(
+        osp.join(osp.dirname(mmdet.__file__),
+                 '.mim/configs/_base_/models/mask-rcnn_r50_fpn.py')).model
     student.backbone.init_cfg = None
     return student
 
@@ -48,8 +49,12 @@ def mask_rcnn_student():
 def batch(model, with_mask=False):
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(0)
-    data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160), (3, 96, 128)],
-                          num_items=[2, 3], num_classes=20, with_mask=with_mask)
+    data = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160), (3, 96, 128)],
+        num_items=[2, 3],
+        num_classes=20,
+        with_mask=with_mask)
     data = model.data_preprocessor(data, True)
     return data['inputs'], data['data_samples']
 
@@ -155,8 +160,9 @@ def _losses(model, prefix, key=None):
     inputs, samples = batch(model)
     model.train()
     losses = model.loss(inputs, samples)
-    return sum(_total(v) for k, v in losses.items()
-               if k.startswith(prefix) and 'loss' in k and (key is None or k.endswith(key)))
+    return sum(
+        _total(v) for k, v in losses.items()
+        if k.startswith(prefix) and 'loss' in k and (key is None or k.endswith(key)))
 
 
 @pytest.mark.parametrize('detach', [True, False])
@@ -167,7 +173,8 @@ def test_lgd_teacher_loss_reaches_the_backbone_only_without_detached_appearance(
         model.student.backbone.conv1.weight, model.student.rpn_head.rpn_conv.weight,
         model.student.roi_head.bbox_head.fc_cls.weight,
         next(model.teacher.appearance_encoder.parameters()),
-        next(model.teacher.knowledge_mapper.parameters())])
+        next(model.teacher.knowledge_mapper.parameters())
+    ])
     # the teacher pyramid goes through the student's own RPN and RoI head
     assert rpn > 0 and roi > 0 and appearance > 0 and mapper > 0
     assert (backbone == 0) if detach else (backbone > 0)
@@ -175,17 +182,21 @@ def test_lgd_teacher_loss_reaches_the_backbone_only_without_detached_appearance(
 
 def test_lgd_feature_loss_trains_the_adapter_and_student_not_the_teacher():
     model = _model(LGD)
-    adapter, backbone, mapper = _grads(_losses(model, 'distill.'), [
-        next(model.teacher.student_adapter.parameters()), model.student.backbone.conv1.weight,
-        next(model.teacher.knowledge_mapper.parameters())])
+    adapter, backbone, mapper = _grads(
+        _losses(model, 'distill.'), [
+            next(model.teacher.student_adapter.parameters()), model.student.backbone.conv1.weight,
+            next(model.teacher.knowledge_mapper.parameters())
+        ])
     assert adapter > 0 and backbone > 0 and mapper == 0
 
 
 def test_frskd_gradients():
     model = _model(FRSKD)
-    params = [model.student.backbone.conv1.weight, model.student.roi_head.bbox_head.fc_cls.weight,
-              next(model.teacher.neck.parameters()), model.teacher.rpn_head.rpn_conv.weight,
-              model.teacher.roi_head.bbox_head.fc_cls.weight]
+    params = [
+        model.student.backbone.conv1.weight, model.student.roi_head.bbox_head.fc_cls.weight,
+        next(model.teacher.neck.parameters()), model.teacher.rpn_head.rpn_conv.weight,
+        model.teacher.roi_head.bbox_head.fc_cls.weight
+    ]
     # teacher losses: its BiFPN and own heads, and the student's backbone (not detached), not
     # the student's RoI head
     backbone, student_roi, neck, rpn, roi = _grads(_losses(model, 'teacher.'), params)
@@ -236,10 +247,10 @@ def test_two_stage_build_errors_name_the_field():
         build(retina.model)
 
 
-@pytest.mark.parametrize('method, baseline', [
-    (f'{m}/{m}_faster-rcnn_{v}.py', f'faster_rcnn/faster-rcnn_{v}.py')
-    for m in ('lgd', 'frskd') for v in ('r18_fpn_cpu_voc0712', 'r50_fpn_1x_voc0712',
-                                        'r50_fpn_1x_coco')])
+@pytest.mark.parametrize(
+    'method, baseline', [(f'{m}/{m}_faster-rcnn_{v}.py', f'faster_rcnn/faster-rcnn_{v}.py')
+                         for m in ('lgd', 'frskd')
+                         for v in ('r18_fpn_cpu_voc0712', 'r50_fpn_1x_voc0712', 'r50_fpn_1x_coco')])
 def test_config_student_is_exactly_the_baseline(method, baseline):
     ours = Config.fromfile(osp.join(REPO, 'configs', method))
     base = Config.fromfile(osp.join(REPO, 'configs', baseline))

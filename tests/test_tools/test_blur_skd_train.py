@@ -32,8 +32,10 @@ def _tool(run_tool, args):
 @pytest.fixture(scope='module')
 def run(synthetic_voc, tmp_path_factory, run_tool):
     work_dir = tmp_path_factory.mktemp('blur_skd')
-    _tool(run_tool, ['tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
-                     str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS])
+    _tool(run_tool, [
+        'tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
+        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
+    ])
     return work_dir
 
 
@@ -53,25 +55,29 @@ def test_train_logs_both_views_and_distillation(run):
 
 def test_test_and_robustness_tools(run, synthetic_voc, tmp_path, run_tool):
     ckpt = str(run / 'epoch_1.pth')
-    result = _tool(run_tool, ['tools/test.py', CFG, ckpt, '--data-root', synthetic_voc,
-                              '--work-dir', str(tmp_path / 'test'), '--device', 'cpu',
-                              '--cfg-options', 'test_dataloader.num_workers=0'])
+    result = _tool(run_tool, [
+        'tools/test.py', CFG, ckpt, '--data-root', synthetic_voc, '--work-dir',
+        str(tmp_path / 'test'), '--device', 'cpu', '--cfg-options', 'test_dataloader.num_workers=0'
+    ])
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
     out = tmp_path / 'robustness'
-    _tool(run_tool, ['tools/analysis/test_robustness.py', CFG, ckpt, '--corruptions',
-                     'motion_blur', 'linear_motion_blur', '--severities', '0', '1', '5', '--out',
-                     str(out), '--data-root', synthetic_voc, '--device', 'cpu', '--cfg-options',
-                     'test_dataloader.num_workers=0'])
+    _tool(run_tool, [
+        'tools/analysis/test_robustness.py', CFG, ckpt, '--corruptions', 'motion_blur',
+        'linear_motion_blur', '--severities', '0', '1', '5', '--out',
+        str(out), '--data-root', synthetic_voc, '--device', 'cpu', '--cfg-options',
+        'test_dataloader.num_workers=0'
+    ])
     with open(out / 'robustness.json') as f:
         report = json.load(f)
     assert report['metric'] == 'pascal_voc/mAP'
-    assert set(report['runs']) == {'clean', 'motion_blur@1', 'motion_blur@5',
-                                   'linear_motion_blur@1', 'linear_motion_blur@5'}
+    assert set(report['runs']) == {
+        'clean', 'motion_blur@1', 'motion_blur@5', 'linear_motion_blur@1', 'linear_motion_blur@5'
+    }
     for name in ('motion_blur', 'linear_motion_blur'):
         scores = report['corruptions'][name]['severities']
         assert scores == {s: report['runs'][f'{name}@{s}']['pascal_voc/mAP'] for s in ('1', '5')}
-    assert report['mPC'] == pytest.approx(sum(
-        v for c in report['corruptions'].values() for v in c['severities'].values()) / 4)
+    assert report['mPC'] == pytest.approx(
+        sum(v for c in report['corruptions'].values() for v in c['severities'].values()) / 4)
     assert report['clean'] == report['runs']['clean']['pascal_voc/mAP']
     assert 'mPC =' in (out / 'robustness.md').read_text()
     assert (out / 'robustness.png').read_bytes()[:4] == b'\x89PNG'

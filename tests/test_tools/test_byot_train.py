@@ -28,16 +28,21 @@ DET_OPTS = [
     'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
     'model.student.test_cfg.score_thr=0.0', 'default_hooks.logger.interval=1'
 ] + NO_VAL
-SEG_OPTS = ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-            'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
-            'train_dataloader.num_workers=0'] + NO_VAL
+SEG_OPTS = [
+    'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
+    'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
+    'train_dataloader.num_workers=0'
+] + NO_VAL
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _train(run_tool, config, data_root, work_dir, opts):
-    result = run_tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
-                       str(work_dir), '--device', 'cpu', '--cfg-options', *opts], env=ENV)
+    result = run_tool([
+        'tools/train.py', config, '--data-root', data_root, '--work-dir',
+        str(work_dir), '--device', 'cpu', '--cfg-options', *opts
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
     with open(path) as f:
@@ -55,15 +60,18 @@ def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory, run_tool):
         det=(*det, det[0] / 'epoch_1.pth', 2,
              sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]),
         seg=(*seg, seg[0] / 'iter_2.pth', 1,
-             sorted(glob(osp.join(synthetic_cityscapes, 'leftImg8bit', 'val', '*',
-                                  '*.png')))[:2]))
+             sorted(glob(osp.join(synthetic_cityscapes, 'leftImg8bit', 'val', '*', '*.png')))[:2]))
 
 
 @pytest.mark.parametrize('task, keys', [
-    ('det', ['loss_cls', 'loss_bbox', 'teacher.exit1.loss_cls', 'teacher.exit2.loss_bbox',
-             'distill.loss_kd', 'distill.loss_feat']),
-    ('seg', ['decode.loss_ce', 'aux.loss_ce', 'teacher.exit0.decode.loss_ce',
-             'teacher.exit2.decode.loss_ce', 'distill.loss_kd', 'distill.loss_feat']),
+    ('det', [
+        'loss_cls', 'loss_bbox', 'teacher.exit1.loss_cls', 'teacher.exit2.loss_bbox',
+        'distill.loss_kd', 'distill.loss_feat'
+    ]),
+    ('seg', [
+        'decode.loss_ce', 'aux.loss_ce', 'teacher.exit0.decode.loss_ce',
+        'teacher.exit2.decode.loss_ce', 'distill.loss_kd', 'distill.loss_feat'
+    ]),
 ])
 def test_train_logs_every_exit_and_term(task, keys, runs):
     for record in runs[task][1]:
@@ -76,9 +84,13 @@ def test_train_logs_every_exit_and_term(task, keys, runs):
 def test_test_tool_evaluates_the_student(runs, synthetic_voc, tmp_path, run_tool):
     work_dir, _, ckpt, _, _ = runs['det']
     (config, ) = glob(osp.join(str(work_dir), 'byot_*.py'))
-    result = run_tool(['tools/test.py', config, str(ckpt), '--work-dir', str(tmp_path),
-                       '--device', 'cpu', '--data-root', synthetic_voc, '--cfg-options',
-                       'test_dataloader.num_workers=0'], env=ENV)
+    result = run_tool([
+        'tools/test.py', config,
+        str(ckpt), '--work-dir',
+        str(tmp_path), '--device', 'cpu', '--data-root', synthetic_voc, '--cfg-options',
+        'test_dataloader.num_workers=0'
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
 
@@ -108,8 +120,15 @@ def exported(runs, tmp_path_factory, export_parity, load_tool):
         load_tool(EXPORT_TOOL).main([config, str(ckpt), str(out / task), '--exit', str(stage)])
         name = osp.splitext(osp.basename(config))[0] + f'_exit{stage}'
         exit_ = (str(out / task / f'{name}.py'), str(out / task / f'{name}.pth'))
-        exports.append(dict(task=task, config=config, ckpt=str(ckpt), stage=stage,
-                            images=images, student=student, exit=exit_))
+        exports.append(
+            dict(
+                task=task,
+                config=config,
+                ckpt=str(ckpt),
+                stage=stage,
+                images=images,
+                student=student,
+                exit=exit_))
         jobs += [(task, *student, images), (task, *exit_, images)]
     plain = export_parity.plain_predictions(jobs, out)
     for i, e in enumerate(exports):
@@ -141,16 +160,18 @@ def test_exit_export_is_the_wrappers_exit_as_a_plain_model(task, exported, expor
     mine, theirs = _raw_outputs(wrapper, x, stage), _raw_outputs(exit_model, x)
     assert len(mine) == len(theirs) and all(map(torch.equal, mine, theirs))
     # fewer weights than the student, and plain OpenMMLab predicts what it predicts here
-    assert sum(p.numel() for p in exit_model.parameters()) < sum(
-        p.numel() for p in wrapper.student.parameters())
+    assert sum(p.numel()
+               for p in exit_model.parameters()) < sum(p.numel()
+                                                       for p in wrapper.student.parameters())
     export_parity.assert_same(ours, e['plain_exit'], e['images'], task)
 
 
 def test_exit_export_errors(runs, tmp_path, load_tool):
     work_dir, _, ckpt, _, _ = runs['det']
     (config, ) = glob(osp.join(str(work_dir), 'byot_*.py'))
-    with pytest.raises(SystemExit, match=r'--exit 0: exit 0 does not exist; the exits are '
-                       r'\[1, 2\]'):
+    with pytest.raises(
+            SystemExit, match=r'--exit 0: exit 0 does not exist; the exits are '
+            r'\[1, 2\]'):
         load_tool(EXPORT_TOOL).main([config, str(ckpt), str(tmp_path), '--exit', '0'])
     frskd = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
     init_default_scope('mmdet')

@@ -13,11 +13,15 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'
 FRSKD_CFG = 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py'
 ENV = dict(OMP_NUM_THREADS='1')
-SHORT = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2',
-         'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'val_cfg=None',
-         'val_dataloader=None', 'val_evaluator=None', 'default_hooks.logger.interval=1']
-MESSAGES = dict(truncated='is truncated', empty='is empty (0 bytes)',
-                foreign="is not a checkpoint of this config's model (RetinaNet): ")
+SHORT = [
+    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'val_dataloader.num_workers=0', 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+    'default_hooks.logger.interval=1'
+]
+MESSAGES = dict(
+    truncated='is truncated',
+    empty='is empty (0 bytes)',
+    foreign="is not a checkpoint of this config's model (RetinaNet): ")
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -49,8 +53,11 @@ def _one_line_error(r, message):
 
 @pytest.mark.parametrize('fault', ['truncated', 'empty', 'foreign'])
 def test_test_tool(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
-    r = run_tool(['tools/test.py', DET_CFG, checkpoints[fault], '--data-root', synthetic_voc,
-                  '--work-dir', str(tmp_path)], env=ENV)
+    r = run_tool([
+        'tools/test.py', DET_CFG, checkpoints[fault], '--data-root', synthetic_voc, '--work-dir',
+        str(tmp_path)
+    ],
+                 env=ENV)
     line = _one_line_error(r, MESSAGES[fault])
     assert checkpoints[fault] in line
     if fault == 'foreign':  # every weight under another name
@@ -60,23 +67,31 @@ def test_test_tool(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
 
 @pytest.mark.parametrize('fault', ['truncated', 'empty', 'foreign'])
 def test_train_resume_path(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
-    r = run_tool(['tools/train.py', DET_CFG, '--resume', checkpoints[fault], '--data-root',
-                  synthetic_voc, '--work-dir', str(tmp_path), '--cfg-options', *SHORT], env=ENV)
+    r = run_tool([
+        'tools/train.py', DET_CFG, '--resume', checkpoints[fault], '--data-root', synthetic_voc,
+        '--work-dir',
+        str(tmp_path), '--cfg-options', *SHORT
+    ],
+                 env=ENV)
     assert _one_line_error(r, MESSAGES[fault]).startswith('error: --resume: checkpoint')
 
 
 def test_train_resume_auto_names_the_previous_complete(checkpoints, synthetic_voc, tmp_path,
-                                                        run_tool):
+                                                       run_tool):
     import os
     first, second = str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'epoch_2.pth')
     shutil.copy(checkpoints['good'], first)
     shutil.copy(checkpoints['truncated'], second)
     os.utime(first, (1, 1))
     (tmp_path / 'last_checkpoint').write_text(second)
-    r = run_tool(['tools/train.py', DET_CFG, '--resume', '--data-root', synthetic_voc,
-                  '--work-dir', str(tmp_path), '--cfg-options', *SHORT], env=ENV)
-    line = _one_line_error(r, f'--resume: the latest checkpoint is unusable (checkpoint '
-                           f'{second} is truncated')
+    r = run_tool([
+        'tools/train.py', DET_CFG, '--resume', '--data-root', synthetic_voc, '--work-dir',
+        str(tmp_path), '--cfg-options', *SHORT
+    ],
+                 env=ENV)
+    line = _one_line_error(
+        r, f'--resume: the latest checkpoint is unusable (checkpoint '
+        f'{second} is truncated')
     assert line.endswith(f'resume from it with --resume {first}')
 
 
@@ -112,10 +127,13 @@ def test_train_stops_on_nan_loss(synthetic_voc, tmp_path, run_tool):
                    f"custom_hooks = [dict(type='NaNAtIterHook', at_iter={nan_iter})]\n")
     work_dir = tmp_path / 'work'
     opts = [o for o in SHORT if not o.startswith('train_cfg.max_epochs')]
-    r = run_tool(['tools/train.py', str(cfg), '--data-root', synthetic_voc, '--work-dir',
-                  str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2',
-                  f'train_dataloader.dataset.datasets.0.ann_file={splits[0]}',
-                  f'train_dataloader.dataset.datasets.1.ann_file={splits[1]}', *opts],
+    r = run_tool([
+        'tools/train.py',
+        str(cfg), '--data-root', synthetic_voc, '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_epochs=2',
+        f'train_dataloader.dataset.datasets.0.ann_file={splits[0]}',
+        f'train_dataloader.dataset.datasets.1.ann_file={splits[1]}', *opts
+    ],
                  env=dict(ENV, PYTHONPATH=str(tmp_path)))
     line = _one_line_error(
         r, f'error: training stopped: non-finite loss at iteration {nan_iter}: loss=nan')
@@ -133,9 +151,11 @@ def test_export_student(checkpoints, tmp_path, load_tool):
     partial = str(tmp_path / 'partial.pth')
     state = torch.load(checkpoints['foreign'], weights_only=False)['state_dict']
     torch.save(dict(state_dict={k: v for k, v in state.items() if '.backbone.' in k}), partial)
-    with pytest.raises(SystemExit, match=r"its student\.\* part\) is not a checkpoint of this "
-                       r"config's model \(RetinaNet\): \d+ of the model's \d+ weights missing "
-                       r'\(first: neck\.'):
+    with pytest.raises(
+            SystemExit,
+            match=r"its student\.\* part\) is not a checkpoint of this "
+            r"config's model \(RetinaNet\): \d+ of the model's \d+ weights missing "
+            r'\(first: neck\.'):
         export.main([FRSKD_CFG, partial, str(tmp_path / 'partial')])
     assert not (tmp_path / 'partial').exists(), 'nothing is written for a refused export'
 
@@ -166,9 +186,10 @@ def test_train_tool_turns_the_guards_on(load_tool):
     train._safe_checkpoints(cfg, 3)
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend='local_atomic')
     assert cfg.custom_hooks == [dict(type='CheckFiniteHook', interval=3)]
-    own = Config(dict(
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', out_dir='s3://bucket/run')),
-        custom_hooks=[dict(type='CheckFiniteHook', interval=50)]))
+    own = Config(
+        dict(
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook', out_dir='s3://bucket/run')),
+            custom_hooks=[dict(type='CheckFiniteHook', interval=50)]))
     train._safe_checkpoints(own, 1)
     assert 'backend_args' not in own.default_hooks.checkpoint
     assert own.custom_hooks == [dict(type='CheckFiniteHook', interval=50)]

@@ -10,19 +10,23 @@ from mmengine.config import Config
 
 CONFIG = 'configs/frskd/frskd_effdet-seg_d0_cpu_voc12aug.py'
 ENV = dict(OMP_NUM_THREADS='1')
-SHORT = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-         'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
-         'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-         'default_hooks.logger.interval=1']
+SHORT = [
+    'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+    'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'val_dataloader.num_workers=0', 'default_hooks.logger.interval=1'
+]
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-def test_frskd_paper_seg_trains_validates_and_exports_bit_for_bit(synthetic_voc, tmp_path,
-                                                                   run_tool, export_parity):
+def test_frskd_paper_seg_trains_validates_and_exports_bit_for_bit(synthetic_voc, tmp_path, run_tool,
+                                                                  export_parity):
     data_root = osp.join(synthetic_voc, 'VOC2012')
-    result = run_tool(['tools/train.py', CONFIG, '--data-root', data_root, '--work-dir',
-                       str(tmp_path), '--device', 'cpu', '--cfg-options', *SHORT], env=ENV)
+    result = run_tool([
+        'tools/train.py', CONFIG, '--data-root', data_root, '--work-dir',
+        str(tmp_path), '--device', 'cpu', '--cfg-options', *SHORT
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     log = result.stdout + result.stderr
     # the teacher's and the distillation losses are trained and logged

@@ -29,16 +29,19 @@ DET_OPTS = [
     'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
     'model.student.test_cfg.score_thr=0.0'
 ] + NO_VAL + LOG_EVERY_ITER
-SEG_OPTS = ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0'] + NO_VAL
-
+SEG_OPTS = [
+    'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
+    'train_dataloader.num_workers=0'
+] + NO_VAL
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _train(run_tool, config, data_root, work_dir, opts, extra=()):
-    result = run_tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
-                       str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts],
+    result = run_tool([
+        'tools/train.py', config, '--data-root', data_root, '--work-dir',
+        str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts
+    ],
                       env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return work_dir
@@ -53,8 +56,7 @@ def _scalars(work_dir):
 
 @pytest.fixture(scope='module')
 def det_run(synthetic_voc, tmp_path_factory, run_tool):
-    return _train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'),
-                  DET_OPTS)
+    return _train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'), DET_OPTS)
 
 
 @pytest.fixture(scope='module')
@@ -69,8 +71,7 @@ def test_det_train_logs_every_loss_group(det_run):
     assert {r['epoch'] for r in scalars.values()} == {1, 2}
     hook = DistillWarmupHook()  # the config's schedule, logged by the hook at every iteration
     for it, record in scalars.items():
-        assert record['distill_weight_scale'] == pytest.approx(
-            hook.scale_at(it - 1, len(scalars)))
+        assert record['distill_weight_scale'] == pytest.approx(hook.scale_at(it - 1, len(scalars)))
         for key in ('loss_cls', 'loss_bbox', 'teacher.loss_cls', 'teacher.loss_bbox'):
             assert record[key] > 0, key
         for key in ('distill.loss_feat', 'distill.loss_kd'):
@@ -106,9 +107,13 @@ def test_test_tool_evaluates_the_checkpoint(task, det_run, seg_run, synthetic_vo
         args = [str(config), str(seg_run / 'iter_2.pth'), '--data-root', synthetic_cityscapes]
         metric, opts = 'mIoU', ['test_dataloader.dataset.pipeline.1.scale=(256,128)']
     out = tmp_path / 'preds.pkl'
-    result = run_tool(['tools/test.py', *args[:2], '--out', str(out), '--work-dir',
-                       str(tmp_path), '--device', 'cpu', *args[2:], '--cfg-options',
-                       'test_dataloader.num_workers=0', *opts], env=ENV)
+    result = run_tool([
+        'tools/test.py', *args[:2], '--out',
+        str(out), '--work-dir',
+        str(tmp_path), '--device', 'cpu', *args[2:], '--cfg-options',
+        'test_dataloader.num_workers=0', *opts
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert metric in result.stdout.split('Final metrics:')[-1]
     assert out.is_file()
@@ -131,19 +136,22 @@ def exported(det_run, seg_run, synthetic_voc, synthetic_cityscapes, tmp_path_fac
         # the training run's own config: the cfg-options (score_thr, data root) are in it
         (config, ) = glob(osp.join(str(work_dir), 'frskd_*.py'))
         exported_cfg, exported_ckpt = export_parity.export(config, ckpt, out / task)
-        exports[task] = dict(config=config, ckpt=str(ckpt), images=images,
-                             exported_cfg=exported_cfg, exported_ckpt=exported_ckpt)
+        exports[task] = dict(
+            config=config,
+            ckpt=str(ckpt),
+            images=images,
+            exported_cfg=exported_cfg,
+            exported_ckpt=exported_ckpt)
     plain = export_parity.plain_predictions(
-        [(task, e['exported_cfg'], e['exported_ckpt'], e['images'])
-         for task, e in exports.items()], out)
+        [(task, e['exported_cfg'], e['exported_ckpt'], e['images']) for task, e in exports.items()],
+        out)
     for e, results in zip(exports.values(), plain):
         e['plain_results'] = results
     return exports
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
-def test_export_loads_in_plain_openmmlab_with_the_same_predictions(task, exported,
-                                                                    export_parity):
+def test_export_loads_in_plain_openmmlab_with_the_same_predictions(task, exported, export_parity):
     run = exported[task]
     plain = Config.fromfile(run['exported_cfg'])
     assert plain.model.type == ('RetinaNet' if task == 'det' else 'EncoderDecoder')
@@ -156,9 +164,10 @@ def test_export_loads_in_plain_openmmlab_with_the_same_predictions(task, exporte
 
 def test_export_rejects_a_plain_model(tmp_path, load_tool):
     with pytest.raises(SystemExit, match="model.type is 'RetinaNet'"):
-        load_tool(EXPORT_TOOL).main(
-            [osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'), __file__,
-             str(tmp_path)])
+        load_tool(EXPORT_TOOL).main([
+            osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'), __file__,
+            str(tmp_path)
+        ])
 
 
 def test_export_keeps_custom_imports_only_for_a_student_that_needs_them(load_tool):
@@ -168,8 +177,8 @@ def test_export_keeps_custom_imports_only_for_a_student_that_needs_them(load_too
     assert 'custom_imports' not in plain and 'custom_hooks' not in plain
     assert plain.model.to_dict() == cfg.model.student.to_dict()
     # an EfficientDet-like student whose neck is skd_det's BiFPN still needs the plugin
-    cfg.model.student.neck = dict(type='BiFPN', in_channels=[128, 256, 512], out_channels=64,
-                                  num_outs=5)
+    cfg.model.student.neck = dict(
+        type='BiFPN', in_channels=[128, 256, 512], out_channels=64, num_outs=5)
     needs = tool.student_config(cfg)
     assert needs.custom_imports.imports == ['skd_det.det'] and needs.model.neck.type == 'BiFPN'
     assert 'custom_hooks' not in needs

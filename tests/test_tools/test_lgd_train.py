@@ -25,15 +25,17 @@ OPTS = [
     'val_evaluator=None', 'default_hooks.logger.interval=1', 'log_processor.window_size=1'
 ]
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')
 def run(synthetic_voc, tmp_path_factory, run_tool):
     work_dir = tmp_path_factory.mktemp('lgd_det')
-    result = run_tool(['tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
-                       str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS], env=ENV)
+    result = run_tool([
+        'tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
+        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return work_dir
 
@@ -58,9 +60,14 @@ def test_train_logs_every_loss_group_and_the_phases(run):
 
 def test_test_tool_evaluates_the_checkpoint(run, synthetic_voc, tmp_path, run_tool):
     out = tmp_path / 'preds.pkl'
-    result = run_tool(['tools/test.py', CFG, str(run / 'epoch_2.pth'), '--out', str(out),
-                       '--work-dir', str(tmp_path), '--device', 'cpu', '--data-root',
-                       synthetic_voc, '--cfg-options', 'test_dataloader.num_workers=0'], env=ENV)
+    result = run_tool([
+        'tools/test.py', CFG,
+        str(run / 'epoch_2.pth'), '--out',
+        str(out), '--work-dir',
+        str(tmp_path), '--device', 'cpu', '--data-root', synthetic_voc, '--cfg-options',
+        'test_dataloader.num_workers=0'
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
     assert out.is_file()
@@ -94,13 +101,22 @@ def test_ddp_with_the_frozen_backbone_phase(synthetic_voc, tmp_path):
 
     import torch
     work_dir = tmp_path / 'ddp'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(random.randint(20000, 40000)),
-               OMP_NUM_THREADS='1', TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(random.randint(20000, 40000)),
+        OMP_NUM_THREADS='1',
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
     opts = [o for o in OPTS if not o.startswith('train_dataloader.num_workers')]
-    r = subprocess.run(
-        ['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir', str(work_dir), '--data-root',
-         synthetic_voc, '--cfg-options', *opts, 'train_dataloader.num_workers=0'],
-        env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run([
+        'bash', 'tools/dist_train.sh', CFG, '2', '--work-dir',
+        str(work_dir), '--data-root', synthetic_voc, '--cfg-options', *opts,
+        'train_dataloader.num_workers=0'
+    ],
+                       env=env,
+                       capture_output=True,
+                       text=True,
+                       timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'Distributed training: True' in r.stdout + r.stderr
     (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
@@ -108,7 +124,9 @@ def test_ddp_with_the_frozen_backbone_phase(synthetic_voc, tmp_path):
         records = [r for r in map(json.loads, f) if 'loss' in r]
     # 4 images, 2 processes x batch 2: one iteration per epoch; phase fraction 1/9 of 2
     assert [r['lgd_freeze_backbone'] for r in records] == [1, 0]
-    states = [torch.load(str(work_dir / f'epoch_{e}.pth'), map_location='cpu',
-                         weights_only=False)['state_dict'] for e in (1, 2)]
+    states = [
+        torch.load(str(work_dir / f'epoch_{e}.pth'), map_location='cpu',
+                   weights_only=False)['state_dict'] for e in (1, 2)
+    ]
     key = 'student.backbone.layer1.0.conv1.weight'
     assert not torch.equal(states[0][key], states[1][key])  # trained in the second iteration

@@ -10,9 +10,9 @@ from glob import glob
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 
-from conftest import REPO
 from skd_det.models.distillers.base import student_state_dict
 
 DET_CFG = 'configs/pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py'
@@ -30,16 +30,19 @@ DET_OPTS = [
 ] + NO_VAL + LOG_EVERY_ITER
 # 4 iterations over 4 training images in batches of 2: the default refresh interval is one
 # pass, 2 iterations
-SEG_OPTS = ['train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
-            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-            'default_hooks.logger.interval=1'] + NO_VAL
+SEG_OPTS = [
+    'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
+    'train_dataloader.num_workers=0', 'default_hooks.logger.interval=1'
+] + NO_VAL
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _train(run_tool, config, data_root, work_dir, opts, extra=()):
-    result = run_tool(['tools/train.py', config, '--data-root', data_root, '--work-dir',
-                       str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts],
+    result = run_tool([
+        'tools/train.py', config, '--data-root', data_root, '--work-dir',
+        str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts
+    ],
                       env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return work_dir
@@ -58,8 +61,7 @@ def _ckpt(path):
 @pytest.fixture(scope='module')
 def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory, run_tool):
     return dict(
-        det=_train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('pskd_det'),
-                   DET_OPTS),
+        det=_train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('pskd_det'), DET_OPTS),
         seg=_train(run_tool, SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('pskd_seg'),
                    SEG_OPTS))
 
@@ -104,8 +106,8 @@ def test_det_resume_continues_the_same_run(runs, synthetic_voc, tmp_path, run_to
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
-def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_cityscapes,
-                                       tmp_path, run_tool):
+def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_cityscapes, tmp_path,
+                                       run_tool):
     """The configs' evaluators plus skd_det's calibration metric, as the study adds them
     (tools/test.py registers the metric: no custom_imports needed)."""
     if task == 'det':
@@ -119,11 +121,15 @@ def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_city
         cfg, ckpt, root, metric = SEG_CFG, runs['seg'] / 'iter_4.pth', synthetic_cityscapes, 'mIoU'
         opts = ['test_dataloader.dataset.pipeline.1.scale=(256,128)']
     config = tmp_path / f'pskd_{task}_calibration.py'
-    config.write_text(
-        f"_base_ = '{osp.join(REPO, cfg)}'\ntest_evaluator = {evaluators}\n")
-    result = run_tool(['tools/test.py', str(config), str(ckpt), '--work-dir', str(tmp_path),
-                       '--device', 'cpu', '--data-root', root, '--cfg-options',
-                       'test_dataloader.num_workers=0', *opts], env=ENV)
+    config.write_text(f"_base_ = '{osp.join(REPO, cfg)}'\ntest_evaluator = {evaluators}\n")
+    result = run_tool([
+        'tools/test.py',
+        str(config),
+        str(ckpt), '--work-dir',
+        str(tmp_path), '--device', 'cpu', '--data-root', root, '--cfg-options',
+        'test_dataloader.num_workers=0', *opts
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     final = result.stdout.split('Final metrics:')[-1]
     for key in (metric, 'calibration/ECE', 'calibration/AURC'):
@@ -131,8 +137,8 @@ def test_test_tool_reports_calibration(task, runs, synthetic_voc, synthetic_city
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
-def test_export_predicts_like_the_wrapper(task, runs, synthetic_voc, synthetic_cityscapes,
-                                          tmp_path, export_parity):
+def test_export_predicts_like_the_wrapper(task, runs, synthetic_voc, synthetic_cityscapes, tmp_path,
+                                          export_parity):
     work_dir = runs[task]
     (config, ) = glob(osp.join(str(work_dir), 'pskd_*.py'))  # the run's own config
     if task == 'det':

@@ -11,9 +11,11 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
 # 2 epochs of 4 iterations: a run long enough to checkpoint, crash and resume, short for CI
-DET_OPTS = ['train_cfg.max_epochs=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
-            'train_dataloader.batch_size=4', 'train_dataloader.num_workers=1',
-            'val_dataloader.num_workers=0']
+DET_OPTS = [
+    'train_cfg.max_epochs=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
+    'train_dataloader.batch_size=4', 'train_dataloader.num_workers=1',
+    'val_dataloader.num_workers=0'
+]
 
 CRASH_HOOK = '''
 from mmengine.hooks import Hook
@@ -60,9 +62,10 @@ def test_detector_train_crash_resume_test(synthetic_voc, tmp_path, run_tool):
     # the same run crashing in the middle of epoch 2, after epoch 1's checkpoint
     (tmp_path / 'crash_hook.py').write_text(CRASH_HOOK)
     crash_cfg = tmp_path / 'crash_cfg.py'
-    crash_cfg.write_text(f"_base_ = '{DET_CFG}'\n"
-                         "custom_imports = dict(imports=['crash_hook'], allow_failed_imports=False)\n"
-                         f"custom_hooks = [dict(type='CrashAtIterHook', at_iter={iters_per_epoch + 2})]\n")
+    crash_cfg.write_text(
+        f"_base_ = '{DET_CFG}'\n"
+        "custom_imports = dict(imports=['crash_hook'], allow_failed_imports=False)\n"
+        f"custom_hooks = [dict(type='CrashAtIterHook', at_iter={iters_per_epoch + 2})]\n")
     env = {'PYTHONPATH': str(tmp_path)}
     r = run_tool(['tools/train.py', str(crash_cfg), '--work-dir', crashed] + common, env=env)
     assert r.returncode != 0 and 'simulated crash' in r.stderr
@@ -79,8 +82,12 @@ def test_detector_train_crash_resume_test(synthetic_voc, tmp_path, run_tool):
         assert b[it] == pytest.approx(a[it], rel=1e-4, abs=1e-5), (it, a, b)
 
     out = tmp_path / 'results.pkl'
-    r = run_tool(['tools/test.py', DET_CFG, osp.join(crashed, 'epoch_2.pth'), '--data-root',
-                  synthetic_voc, '--work-dir', str(tmp_path / 'test'), '--out', str(out)])
+    r = run_tool([
+        'tools/test.py', DET_CFG,
+        osp.join(crashed, 'epoch_2.pth'), '--data-root', synthetic_voc, '--work-dir',
+        str(tmp_path / 'test'), '--out',
+        str(out)
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'pascal_voc/mAP' in r.stdout
     with open(out, 'rb') as f:
@@ -94,24 +101,28 @@ def test_detector_train_crash_resume_test(synthetic_voc, tmp_path, run_tool):
 
 def test_segmentor_train_resume_test(synthetic_cityscapes, tmp_path, run_tool):
     work_dir = str(tmp_path / 'seg')
-    opts = ['default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-            'val_dataloader.num_workers=0']
-    base = ['tools/train.py', SEG_CFG, '--data-root', synthetic_cityscapes, '--work-dir',
-            work_dir]
-    r = run_tool(base + ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2']
-                 + opts)
+    opts = [
+        'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0'
+    ]
+    base = ['tools/train.py', SEG_CFG, '--data-root', synthetic_cityscapes, '--work-dir', work_dir]
+    r = run_tool(base + ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2'] +
+                 opts)
     assert r.returncode == 0, r.stderr[-3000:]
-    r = run_tool(base + ['--resume', '--cfg-options', 'train_cfg.max_iters=4',
-                         'train_cfg.val_interval=4'] + opts)
+    r = run_tool(
+        base + ['--resume', '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4'] +
+        opts)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resumed epoch: 0, iter: 2' in r.stdout + r.stderr
     assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
 
-    r = run_tool(['tools/test.py', SEG_CFG, osp.join(work_dir, 'iter_4.pth'), '--data-root',
-                  synthetic_cityscapes, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
-                  f'test_evaluator.1.output_dir={tmp_path / "cs_eval"}',
-                  'test_dataloader.num_workers=0'])
+    r = run_tool([
+        'tools/test.py', SEG_CFG,
+        osp.join(work_dir, 'iter_4.pth'), '--data-root', synthetic_cityscapes, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options',
+        f'test_evaluator.1.output_dir={tmp_path / "cs_eval"}', 'test_dataloader.num_workers=0'
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'mIoU' in r.stdout
     # cityscapesscripts' own evaluation of the labelIds PNGs
@@ -156,13 +167,21 @@ def test_ddp_two_processes_gloo(synthetic_voc, tmp_path, run_tool):
     import subprocess
     import sys
     work_dir = str(tmp_path / 'ddp')
-    env = dict(os.environ, PYTHON=sys.executable,
-               PORT=str(random.randint(20000, 40000)), OMP_NUM_THREADS='1')
-    r = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DET_CFG, '2', '--work-dir', work_dir, '--data-root',
-         synthetic_voc, '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-         'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(random.randint(20000, 40000)),
+        OMP_NUM_THREADS='1')
+    r = subprocess.run([
+        'bash', 'tools/dist_train.sh', DET_CFG, '2', '--work-dir', work_dir, '--data-root',
+        synthetic_voc, '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'
+    ],
+                       cwd=REPO,
+                       env=env,
+                       capture_output=True,
+                       text=True,
+                       timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     log = r.stdout + r.stderr
     assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
@@ -174,14 +193,18 @@ def test_ddp_two_processes_gloo(synthetic_voc, tmp_path, run_tool):
 def test_coco_train_test_reports_pycocotools_ap(synthetic_coco, tmp_path, run_tool):
     cfg = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_coco.py')
     work_dir = str(tmp_path / 'coco')
-    r = run_tool(['tools/train.py', cfg, '--data-root', synthetic_coco, '--work-dir', work_dir,
-                  '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-                  'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'])
+    r = run_tool([
+        'tools/train.py', cfg, '--data-root', synthetic_coco, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     # one epoch leaves every score under the default threshold; mmdet then reports nothing
-    r = run_tool(['tools/test.py', cfg, osp.join(work_dir, 'epoch_1.pth'), '--data-root',
-                  synthetic_coco, '--work-dir', str(tmp_path / 'test'), '--cfg-options',
-                  'model.test_cfg.score_thr=0.0'])
+    r = run_tool([
+        'tools/test.py', cfg,
+        osp.join(work_dir, 'epoch_1.pth'), '--data-root', synthetic_coco, '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', 'model.test_cfg.score_thr=0.0'
+    ])
     assert r.returncode == 0, r.stderr[-3000:]
     # pycocotools' summary and mmdet's keys for it
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all' in r.stdout + r.stderr

@@ -26,8 +26,8 @@ FAMILIES = {
     'frskd': ('configs/frskd/frskd_faster-rcnn_r18_fpn_cpu_voc0712.py',
               ['distill.loss_feat', 'distill.loss_kd'], True),
     # the deblurring subnet stays in the student: its export needs skd_det
-    'blur_skd': ('configs/blur_skd/blur_skd_faster-rcnn_r18_fpn_cpu_voc0712.py',
-                 ['distill.loss_feat'], False),
+    'blur_skd':
+    ('configs/blur_skd/blur_skd_faster-rcnn_r18_fpn_cpu_voc0712.py', ['distill.loss_feat'], False),
 }
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -37,8 +37,11 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 def run(request, synthetic_voc, tmp_path_factory, run_tool):
     config = FAMILIES[request.param][0]
     work_dir = tmp_path_factory.mktemp(request.param)
-    result = run_tool(['tools/train.py', config, '--data-root', synthetic_voc, '--work-dir',
-                       str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS], env=ENV)
+    result = run_tool([
+        'tools/train.py', config, '--data-root', synthetic_voc, '--work-dir',
+        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return request.param, work_dir
 
@@ -50,8 +53,10 @@ def test_train_logs_student_teacher_and_distill_losses(run):
         records = [r for r in map(json.loads, f) if 'loss' in r]
     assert [r['iter'] for r in records] == [1, 2, 3, 4]
     for record in records:
-        for key in ['loss_rpn_cls', 'loss_cls', 'teacher.loss_rpn_cls', 'teacher.loss_cls',
-                    *FAMILIES[family][1]]:
+        for key in [
+                'loss_rpn_cls', 'loss_cls', 'teacher.loss_rpn_cls', 'teacher.loss_cls',
+                *FAMILIES[family][1]
+        ]:
             assert key in record, (family, key)
         parts = sum(v for k, v in record.items() if 'loss' in k and k != 'loss')
         assert record['loss'] == pytest.approx(parts, rel=1e-5)
@@ -62,9 +67,12 @@ def test_test_tool_and_export_predict_like_the_wrapper(run, synthetic_voc, tmp_p
     family, work_dir = run
     ckpt = str(work_dir / 'epoch_2.pth')
     (config, ) = glob(osp.join(str(work_dir), f'{family}_*.py'))  # the run's, options included
-    result = run_tool(['tools/test.py', config, ckpt, '--work-dir', str(tmp_path), '--device',
-                       'cpu', '--data-root', synthetic_voc, '--cfg-options',
-                       'test_dataloader.num_workers=0'], env=ENV)
+    result = run_tool([
+        'tools/test.py', config, ckpt, '--work-dir',
+        str(tmp_path), '--device', 'cpu', '--data-root', synthetic_voc, '--cfg-options',
+        'test_dataloader.num_workers=0'
+    ],
+                      env=ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert 'pascal_voc/mAP' in result.stdout.split('Final metrics:')[-1]
 
@@ -76,11 +84,11 @@ def test_test_tool_and_export_predict_like_the_wrapper(run, synthetic_voc, tmp_p
     _, ours = export_parity.model_predictions(config, ckpt, images)
     if FAMILIES[family][2]:
         assert 'custom_imports' not in plain
-        (theirs, ) = export_parity.plain_predictions(
-            [('det', exported_cfg, exported_ckpt, images)], tmp_path)
+        (theirs, ) = export_parity.plain_predictions([('det', exported_cfg, exported_ckpt, images)],
+                                                     tmp_path)
     else:
         assert [n['type'] for n in plain.model.neck] == ['FPN', 'DeblurNeck']
         from mmdet.apis import inference_detector, init_detector
-        theirs = inference_detector(init_detector(exported_cfg, exported_ckpt, device='cpu'),
-                                    images)
+        theirs = inference_detector(
+            init_detector(exported_cfg, exported_ckpt, device='cpu'), images)
     export_parity.assert_same(ours, theirs, images)

@@ -25,8 +25,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _save(path, state=None, **extra):
-    torch.save(dict(state_dict=state or nn.Linear(2, 1).state_dict(), meta={}, **extra),
-               str(path))
+    torch.save(dict(state_dict=state or nn.Linear(2, 1).state_dict(), meta={}, **extra), str(path))
     return str(path)
 
 
@@ -93,8 +92,10 @@ def test_foreign_keys_and_shapes(tmp_path):
     assert '1 unexpected (first: head.w)' in msg
     wrong_shape = {k: v for k, v in model.state_dict().items()}
     wrong_shape['1.weight'] = torch.zeros(2, 3)
-    with pytest.raises(InputError, match=r'1.weight has shape \(2, 3\) in the checkpoint, '
-                       r'\(1, 3\) in the model'):
+    with pytest.raises(
+            InputError,
+            match=r'1.weight has shape \(2, 3\) in the checkpoint, '
+            r'\(1, 3\) in the model'):
         check_model_keys(model, wrong_shape, path)
 
 
@@ -162,8 +163,12 @@ class ToyModel(BaseModel):
 
 
 def _runner(tmp_path, model, interval, iters=5, atomic=False):
-    runner = toy_runner(tmp_path, model, dict(type='CheckFiniteHook', interval=interval),
-                        iters=iters, checkpoint_interval=1)
+    runner = toy_runner(
+        tmp_path,
+        model,
+        dict(type='CheckFiniteHook', interval=interval),
+        iters=iters,
+        checkpoint_interval=1)
     if atomic:
         hook = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
         hook.backend_args = dict(backend='local_atomic')
@@ -198,8 +203,10 @@ def test_checkpoint_between_checks_is_never_nan(tmp_path):
     """Checks every 4 iterations, NaN from iteration 3: the checkpoint due after iteration 3
     is refused, so training stops there, not at the next check."""
     runner = _runner(tmp_path, ToyModel('nan', fault_at=3), interval=4)
-    with pytest.raises(TrainingFault, match=r'checkpoint due after iteration 3 holds a '
-                       r'non-finite weight \(w\); it was not written'):
+    with pytest.raises(
+            TrainingFault,
+            match=r'checkpoint due after iteration 3 holds a '
+            r'non-finite weight \(w\); it was not written'):
         runner.train()
     assert _saved(tmp_path) == ['iter_1.pth', 'iter_2.pth']
     assert _last(tmp_path) == 'iter_2.pth'

@@ -14,8 +14,9 @@ from skd_det.utils.component_args import accepted_args, check_component_args
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 FRSKD_CFG = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p and '/studies/' not in p)  # studies: run_study.py's
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p and '/studies/' not in p)  # studies: run_study.py's
 
 
 class Base(nn.Module):
@@ -57,17 +58,26 @@ def test_accepted_args_follow_only_handed_on_kwargs():
     assert accepted_args(lambda **kw: kw) is None
 
 
-@pytest.mark.parametrize('options,message', [
-    ({'model.bbox_head.loss_cls.gama': 2.0},
-     "model.bbox_head.loss_cls.gama: FocalLoss takes no argument 'gama'; did you mean gamma?"),
-    ({'model.backbone.norm_evall': False},
-     "model.backbone.norm_evall: ResNet takes no argument 'norm_evall'; did you mean norm_eval?"),
-    ({'train_dataloader.dataset.datasets.0.pipeline.2.scael': (128, 128)},
-     "train_dataloader.dataset.datasets[0].pipeline[2].scael: Resize takes no argument "
-     "'scael'; did you mean scale"),
-    ({'default_hooks.checkpoint.intervall': 2},
-     None),  # CheckpointHook keeps **kwargs for the saver: cannot be checked
-])
+@pytest.mark.parametrize(
+    'options,message',
+    [
+        ({
+            'model.bbox_head.loss_cls.gama': 2.0
+        },
+         "model.bbox_head.loss_cls.gama: FocalLoss takes no argument 'gama'; did you mean gamma?"),
+        ({
+            'model.backbone.norm_evall': False
+        },
+         "model.backbone.norm_evall: ResNet takes no argument 'norm_evall'; did you mean norm_eval?"
+         ),
+        ({
+            'train_dataloader.dataset.datasets.0.pipeline.2.scael': (128, 128)
+        }, "train_dataloader.dataset.datasets[0].pipeline[2].scael: Resize takes no argument "
+         "'scael'; did you mean scale"),
+        ({
+            'default_hooks.checkpoint.intervall': 2
+        }, None),  # CheckpointHook keeps **kwargs for the saver: cannot be checked
+    ])
 def test_nested_misspelt_keys(options, message):
     if message is None:
         load_config(DET_CFG, cfg_options=options)
@@ -79,8 +89,10 @@ def test_nested_misspelt_keys(options, message):
 
 def test_misspelt_key_in_the_self_teacher():
     """The issue's example: a typo in the FRSKD teacher's BiFPN."""
-    with pytest.raises(InputError, match=r"model\.teacher\.neck\.out_chanels: BiFPN takes no "
-                       r"argument 'out_chanels'; did you mean out_channels"):
+    with pytest.raises(
+            InputError,
+            match=r"model\.teacher\.neck\.out_chanels: BiFPN takes no "
+            r"argument 'out_chanels'; did you mean out_channels"):
         load_config(FRSKD_CFG, cfg_options={'model.teacher.neck.out_chanels': 64})
 
 

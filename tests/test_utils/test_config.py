@@ -57,8 +57,10 @@ def test_set_data_root_coco_evaluator_ann_file():
 
 
 def test_set_data_root_leaves_prefix_lookalikes():
-    cfg = Config(dict(train_dataloader=dict(dataset=dict(type='X', data_root='data/coco',
-                                                         extra='data/coco2/file.json'))))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(type='X', data_root='data/coco', extra='data/coco2/file.json'))))
     set_data_root(cfg, 'new')
     assert cfg.train_dataloader.dataset.data_root == 'new'
     assert cfg.train_dataloader.dataset.extra == 'data/coco2/file.json'
@@ -66,9 +68,13 @@ def test_set_data_root_leaves_prefix_lookalikes():
 
 def test_check_cfg_options():
     cfg = Config.fromfile(VOC_CFG)
-    check_cfg_options(cfg, {'train_dataloader.batch_size': 1, 'randomness.seed': 0,
-                            'default_hooks.checkpoint.max_keep_ckpts': 1,
-                            'param_scheduler.0.gamma': 0.5})
+    check_cfg_options(
+        cfg, {
+            'train_dataloader.batch_size': 1,
+            'randomness.seed': 0,
+            'default_hooks.checkpoint.max_keep_ckpts': 1,
+            'param_scheduler.0.gamma': 0.5
+        })
     with pytest.raises(InputError, match=r"'trian_dataloader'.*train_dataloader"):
         check_cfg_options(cfg, {'trian_dataloader.batch_size': 1})
     with pytest.raises(InputError, match=r"'backbon' does not exist in model.*backbone"):
@@ -84,9 +90,11 @@ def _voc_cfg(root):
 
 
 def test_check_datasets_missing_root(tmp_path):
-    with pytest.raises(InputError, match=r'train_dataloader\.dataset\.dataset\.datasets\[0\]'
-                       r'\.data_root.*does not exist.*make_synthetic_dataset'):
-        check_datasets(_voc_cfg(str(tmp_path / 'nope')), ('train_dataloader',))
+    with pytest.raises(
+            InputError,
+            match=r'train_dataloader\.dataset\.dataset\.datasets\[0\]'
+            r'\.data_root.*does not exist.*make_synthetic_dataset'):
+        check_datasets(_voc_cfg(str(tmp_path / 'nope')), ('train_dataloader', ))
 
 
 def test_check_datasets_voc(synthetic_voc, tmp_path):
@@ -96,7 +104,7 @@ def test_check_datasets_voc(synthetic_voc, tmp_path):
 
     cfg.val_dataloader.dataset.metainfo = dict(classes=('car', 'aeroplan'))
     with pytest.raises(InputError, match=r"'aeroplan' \(did you mean 'aeroplane'\?\) not found"):
-        check_datasets(cfg, ('val_dataloader',))
+        check_datasets(cfg, ('val_dataloader', ))
 
     broken = tmp_path / 'voc'
     shutil.copytree(synthetic_voc, broken)
@@ -104,7 +112,7 @@ def test_check_datasets_voc(synthetic_voc, tmp_path):
     xml = broken / 'VOC2007/Annotations' / f'{ids[0]}.xml'
     xml.write_text(xml.read_text()[:-30])
     with pytest.raises(InputError, match=f'malformed XML in .*{ids[0]}.xml'):
-        check_datasets(_voc_cfg(str(broken)), ('val_dataloader',))
+        check_datasets(_voc_cfg(str(broken)), ('val_dataloader', ))
 
 
 def test_check_datasets_coco_json(tmp_path):
@@ -117,12 +125,11 @@ def test_check_datasets_coco_json(tmp_path):
     cfg = Config.fromfile(COCO_CFG)
     set_data_root(cfg, str(root))
     with pytest.raises(InputError, match='malformed JSON in .*instances_val2017.json'):
-        check_datasets(cfg, ('val_dataloader',))
-    ann.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1,
-                                                                              name='cat')])))
+        check_datasets(cfg, ('val_dataloader', ))
+    ann.write_text(json.dumps(dict(images=[], annotations=[], categories=[dict(id=1, name='cat')])))
     cfg.val_dataloader.dataset.metainfo = dict(classes=('cat', 'dgo'))
     with pytest.raises(InputError, match="'dgo' not found in .*instances_val2017.json"):
-        check_datasets(cfg, ('val_dataloader',))
+        check_datasets(cfg, ('val_dataloader', ))
 
 
 def test_setup_device_cpu_distributed_config():

@@ -18,8 +18,11 @@ def parse_args():
     parser.add_argument('config', help='the config the results were tested with')
     parser.add_argument('results', help='results pickle of tools/test.py --out')
     parser.add_argument('--out', required=True, help='output directory')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='score threshold of the confusion matrix and P/R/F1')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='score threshold of the confusion matrix and P/R/F1')
     parser.add_argument('--data-root', help='the data root the results were tested on')
     return parser.parse_args()
 
@@ -32,8 +35,8 @@ def main():
         sys.exit(f'error: {e}')
     with open(f'{args.out}/report.md') as f:
         print(f.read().split('\n## Per class')[0].strip())
-    print(f'\nwritten to {args.out}: summary.json, report.md, '
-          + ', '.join(summary['figures'].values()))
+    print(f'\nwritten to {args.out}: summary.json, report.md, ' +
+          ', '.join(summary['figures'].values()))
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ import json
 import sys
 
 import torch
+
 from skd_det.analysis.benchmark import benchmark_inference
 from skd_det.analysis.runtime import quiet_logs
 from skd_det.analysis.tables import benchmark_table
@@ -25,13 +26,19 @@ def parse_args():
     parser.add_argument('--iters', type=int, default=20, help='timed iterations per model')
     parser.add_argument('--warmup', type=int, default=3, help='untimed first iterations')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
-                        help="default: the size the config's test pipeline resizes to")
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        help='default: CUDA when available, else CPU')
-    parser.add_argument('--threads', type=int,
-                        help='CPU threads of torch (default: torch\'s choice); 1 gives steadier '
-                        'times on a machine shared with other jobs')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help="default: the size the config's test pipeline resizes to")
+    parser.add_argument(
+        '--device', choices=['cpu', 'cuda'], help='default: CUDA when available, else CPU')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='CPU threads of torch (default: torch\'s choice); 1 gives steadier '
+        'times on a machine shared with other jobs')
     parser.add_argument('--seed', type=int, default=0, help='seed of the synthetic inputs')
     parser.add_argument('--out', help='write all numbers to JSON')
     return parser.parse_args()

@@ -92,10 +92,11 @@ def param_breakdown(model: nn.Module) -> dict:
     """Parameters of the student, trainable ones outside it (training-only), and frozen ones
     outside it, including modules held as plain attributes (a hidden teacher)."""
     seen = {id(p) for p in student_of(model).parameters()}
-    counts = dict(student=sum(p.numel() for p in student_of(model).parameters()),
-                  training_only=0, frozen=0)
-    hidden = [m for module in model.modules() for m in vars(module).values()
-              if isinstance(m, nn.Module)]
+    counts = dict(
+        student=sum(p.numel() for p in student_of(model).parameters()), training_only=0, frozen=0)
+    hidden = [
+        m for module in model.modules() for m in vars(module).values() if isinstance(m, nn.Module)
+    ]
     for p in list(model.parameters()) + [p for m in hidden for p in m.parameters()]:
         if id(p) in seen:
             continue
@@ -121,8 +122,10 @@ def extra_cost(times: dict) -> dict:
 
 
 def table(result: dict, params: dict) -> str:
-    rows = ['| method | s/iter | x baseline | peak memory (MiB) | x baseline | student params (M) '
-            '| trainable training-only (M) | frozen teacher (M) |', '|' + '---|' * 8]
+    rows = [
+        '| method | s/iter | x baseline | peak memory (MiB) | x baseline | student params (M) '
+        '| trainable training-only (M) | frozen teacher (M) |', '|' + '---|' * 8
+    ]
     for e in result['configs']:
         r, mem, p = e['ratios'], e['memory']['peak'], params[e['label']]
         memory = f"{mem / 2**20:.0f} | {r['peak_memory']:.2f}" if mem is not None else '- | -'

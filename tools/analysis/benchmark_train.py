@@ -26,21 +26,32 @@ def parse_args():
     parser.add_argument('configs', nargs='+', help='config files; ratios are to the first')
     parser.add_argument('--iters', type=int, default=20, help='timed iterations per config')
     parser.add_argument('--warmup', type=int, default=3, help='untimed first iterations')
-    parser.add_argument('--mem-iters', type=int, default=3,
-                        help='extra steps per config measuring peak memory (median)')
-    parser.add_argument('--batch-size', type=int,
-                        help="default: the configs' train batch size")
-    parser.add_argument('--img-size', type=int, nargs=2, metavar=('H', 'W'),
-                        help="default: the size the configs' train pipelines fix")
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        help='default: CUDA when available, else CPU')
-    parser.add_argument('--threads', type=int,
-                        help='CPU threads of torch (default: torch\'s choice); 1 gives steadier '
-                        'times on a machine shared with other jobs')
+    parser.add_argument(
+        '--mem-iters',
+        type=int,
+        default=3,
+        help='extra steps per config measuring peak memory (median)')
+    parser.add_argument('--batch-size', type=int, help="default: the configs' train batch size")
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help="default: the size the configs' train pipelines fix")
+    parser.add_argument(
+        '--device', choices=['cpu', 'cuda'], help='default: CUDA when available, else CPU')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='CPU threads of torch (default: torch\'s choice); 1 gives steadier '
+        'times on a machine shared with other jobs')
     parser.add_argument('--seed', type=int, default=0, help='seed of weights and batches')
     parser.add_argument('--out', help='write all numbers (per-iteration times too) to JSON')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of every config, key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of every config, key=value')
     return parser.parse_args()
 
 

@@ -17,9 +17,11 @@ from skd_det.analysis.tables import markdown_table
 def parse_args():
     parser = argparse.ArgumentParser(description='Compare the final metrics of runs')
     parser.add_argument('work_dirs', nargs='+', help='work dirs of the runs')
-    parser.add_argument('--group-by-regex', default=logs.DEFAULT_GROUP_REGEX,
-                        help='regex on the work dir name whose first group names the run\'s '
-                        'group (default: the name without a _seedN suffix)')
+    parser.add_argument(
+        '--group-by-regex',
+        default=logs.DEFAULT_GROUP_REGEX,
+        help='regex on the work dir name whose first group names the run\'s '
+        'group (default: the name without a _seedN suffix)')
     parser.add_argument('--metrics', nargs='+', help='metric keys to show (default: all)')
     parser.add_argument('--scale', type=float, default=1., help='multiply metrics (e.g. 100)')
     parser.add_argument('--digits', type=int, default=3, help='decimals shown')
@@ -41,8 +43,10 @@ def main():
         records[name] = logs.read_records(work_dir)
         metrics = logs.final_metrics(records[name])
         if not metrics:
-            print(f'warning: {work_dir} has no validation/test metrics in its JSON logs; '
-                  'left out', file=sys.stderr)
+            print(
+                f'warning: {work_dir} has no validation/test metrics in its JSON logs; '
+                'left out',
+                file=sys.stderr)
             continue
         runs[name] = metrics
     if not runs:

@@ -71,16 +71,22 @@ def parse_args(argv=None):
                                      'compare the variants with the baseline, paired by seed')
     parser.add_argument('study', help='study file (python config, see the docstring)')
     parser.add_argument('--work-dir', help='default: work_dirs/studies/<study name>')
-    parser.add_argument('--runs-dir', default=osp.join('work_dirs', 'studies', 'runs'),
-                        help='where the runs are kept, shared by studies (default: '
-                        '%(default)s)')
-    parser.add_argument('--data-dir', default=osp.join('work_dirs', 'studies', 'data'),
-                        help='where the generated data sets are kept (default: %(default)s)')
+    parser.add_argument(
+        '--runs-dir',
+        default=osp.join('work_dirs', 'studies', 'runs'),
+        help='where the runs are kept, shared by studies (default: '
+        '%(default)s)')
+    parser.add_argument(
+        '--data-dir',
+        default=osp.join('work_dirs', 'studies', 'data'),
+        help='where the generated data sets are kept (default: %(default)s)')
     parser.add_argument('--jobs', type=int, help='runs at a time (default: the study\'s)')
-    parser.add_argument('--threads', type=int,
-                        help='torch/OpenMP threads per run (default: the study\'s)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='write the results of the finished runs; run nothing')
+    parser.add_argument(
+        '--threads', type=int, help='torch/OpenMP threads per run (default: the study\'s)')
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='write the results of the finished runs; run nothing')
     return parser.parse_args(argv)
 
 

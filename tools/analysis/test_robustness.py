@@ -29,11 +29,10 @@ import sys
 
 from mmengine.config import DictAction
 
-from skd_det.analysis.robustness import (plot_robustness, robustness_summary,
-                                         robustness_table)
+from skd_det.analysis.robustness import plot_robustness, robustness_summary, robustness_table
 from skd_det.datasets.transforms.motion_blur import CORRUPTIONS
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets,
-                           load_config, setup_device, task_of)
+from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, load_config,
+                           setup_device, task_of)
 from skd_det.utils.checkpoint import check_checkpoint, load_checkpoint_file
 from skd_det.utils.config import iter_datasets
 
@@ -45,17 +44,24 @@ def parse_args(argv=None):
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='folder for the JSON, table and plot')
-    parser.add_argument('--corruptions', nargs='+', default=['motion_blur'],
-                        help=f'corruptions among {", ".join(CORRUPTIONS)}')
-    parser.add_argument('--severities', nargs='+', type=int, default=[0, 1, 2, 3, 4, 5],
-                        help='0 = clean, 1..5 = corrupted')
+    parser.add_argument(
+        '--corruptions',
+        nargs='+',
+        default=['motion_blur'],
+        help=f'corruptions among {", ".join(CORRUPTIONS)}')
+    parser.add_argument(
+        '--severities',
+        nargs='+',
+        type=int,
+        default=[0, 1, 2, 3, 4, 5],
+        help='0 = clean, 1..5 = corrupted')
     parser.add_argument('--metric', help='metric key to report (default: auto)')
     parser.add_argument('--seed', type=int, default=0, help='seed mixed into every kernel')
     parser.add_argument('--data-root', help='point every dataset and evaluator at this root')
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
-                        help='default: CUDA when available, else CPU')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings, key=value')
+    parser.add_argument(
+        '--device', choices=['cpu', 'cuda'], help='default: CUDA when available, else CPU')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
     return parser.parse_args(argv)
 
 
@@ -76,12 +82,15 @@ def corrupted_config(cfg, corruption: str, severity: int, seed: int):
     cfg = copy.deepcopy(cfg)
     for path, ds in iter_datasets(cfg.test_dataloader, 'test_dataloader'):
         pipeline = ds.get('pipeline', [])
-        loads = [i for i, t in enumerate(pipeline)
-                 if str(t.get('type', '')).split('.')[-1] == 'LoadImageFromFile']
+        loads = [
+            i for i, t in enumerate(pipeline)
+            if str(t.get('type', '')).split('.')[-1] == 'LoadImageFromFile'
+        ]
         if not loads:
             raise InputError(f'{path}.pipeline has no LoadImageFromFile to blur after')
-        pipeline.insert(loads[0] + 1, dict(type='MotionBlurCorruption', corruption=corruption,
-                                           severity=severity, seed=seed))
+        pipeline.insert(
+            loads[0] + 1,
+            dict(type='MotionBlurCorruption', corruption=corruption, severity=severity, seed=seed))
     return cfg
 
 
@@ -103,8 +112,11 @@ def evaluate(cfg, work_dir: str) -> dict:
     runner = Runner.from_cfg(cfg)
     check_checkpoint(cfg.load_from, runner.model)  # mmengine would keep unmatched weights
     # mmseg reports numpy scalars, mmdet python floats
-    return {k: float(v) for k, v in runner.test().items()
-            if isinstance(v, numbers.Real) or getattr(v, 'ndim', None) == 0}
+    return {
+        k: float(v)
+        for k, v in runner.test().items()
+        if isinstance(v, numbers.Real) or getattr(v, 'ndim', None) == 0
+    }
 
 
 def main(argv=None):
@@ -131,8 +143,9 @@ def main(argv=None):
             corrupted[corruption] = {}
             for severity in sorted(s for s in set(args.severities) if s > 0):
                 name = f'{corruption}@{severity}'
-                runs[name] = evaluate(corrupted_config(cfg, corruption, severity, args.seed),
-                                      osp.join(args.out, 'runs', name))
+                runs[name] = evaluate(
+                    corrupted_config(cfg, corruption, severity, args.seed),
+                    osp.join(args.out, 'runs', name))
                 key = pick_metric(runs[name], args.metric)
                 corrupted[corruption][severity] = runs[name][key]
     except InputError as e:
@@ -142,8 +155,13 @@ def main(argv=None):
     summary = robustness_summary(clean, corrupted)
     scale = 1.0 if task == 'seg' else 100.0
     label = key.split('/')[-1]
-    result = dict(config=args.config, checkpoint=args.checkpoint, metric=key,
-                  seed=args.seed, **summary, runs=runs)
+    result = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        metric=key,
+        seed=args.seed,
+        **summary,
+        runs=runs)
     with open(osp.join(args.out, 'robustness.json'), 'w') as f:
         json.dump(result, f, indent=2)
     table = robustness_table(summary, label, scale)

@@ -13,11 +13,10 @@ OUT_DIR is the dataset root the configs use: ``data`` for VOC (it gets ``data/VO
 import argparse
 import logging
 
-from skd_det.datasets.synthetic import (DIFFICULTIES, generate_cityscapes,
-                                        generate_coco, generate_voc)
+from skd_det.datasets.synthetic import (DIFFICULTIES, generate_cityscapes, generate_coco,
+                                        generate_voc)
 
-GENERATORS = dict(voc=generate_voc, coco=generate_coco,
-                  cityscapes=generate_cityscapes)
+GENERATORS = dict(voc=generate_voc, coco=generate_coco, cityscapes=generate_cityscapes)
 
 
 def _int_at_least(minimum: int):
@@ -28,8 +27,7 @@ def _int_at_least(minimum: int):
         except ValueError:
             value = minimum - 1
         if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f'must be an integer >= {minimum}, got {text!r}')
+            raise argparse.ArgumentTypeError(f'must be an integer >= {minimum}, got {text!r}')
         return value
 
     return parse
@@ -42,23 +40,33 @@ def parse_args(argv=None):
         'files).')
     parser.add_argument('format', choices=sorted(GENERATORS), help='format')
     parser.add_argument(
-        'out_dir', metavar='OUT_DIR',
+        'out_dir',
+        metavar='OUT_DIR',
         help='dataset root; must be empty or missing unless --overwrite')
-    parser.add_argument('--num-train', type=_int_at_least(1), default=200,
-                        help='train images (per year for VOC)')
-    parser.add_argument('--num-val', type=_int_at_least(1), default=50,
-                        help='val images (per year for VOC, and VOC2007 test)')
-    parser.add_argument('--seed', type=_int_at_least(0), default=0,
-                        help='random seed')
-    parser.add_argument('--difficulty', choices=DIFFICULTIES, default='easy',
-                        help='easy: 1-4 large objects; hard: 5-15 small, '
-                        'overlapping objects with distractors')
     parser.add_argument(
-        '--img-size', type=_int_at_least(32), nargs=2, metavar=('H', 'W'),
+        '--num-train', type=_int_at_least(1), default=200, help='train images (per year for VOC)')
+    parser.add_argument(
+        '--num-val',
+        type=_int_at_least(1),
+        default=50,
+        help='val images (per year for VOC, and VOC2007 test)')
+    parser.add_argument('--seed', type=_int_at_least(0), default=0, help='random seed')
+    parser.add_argument(
+        '--difficulty',
+        choices=DIFFICULTIES,
+        default='easy',
+        help='easy: 1-4 large objects; hard: 5-15 small, '
+        'overlapping objects with distractors')
+    parser.add_argument(
+        '--img-size',
+        type=_int_at_least(32),
+        nargs=2,
+        metavar=('H', 'W'),
         help='fixed image size (default: VOC/COCO vary each side in 224-320, '
         'Cityscapes 256 512)')
     parser.add_argument(
-        '--overwrite', action='store_true',
+        '--overwrite',
+        action='store_true',
         help='write into a non-empty OUT_DIR, replacing the folders of this '
         'format (other content is kept)')
     return parser, parser.parse_args(argv)
@@ -69,9 +77,13 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     try:
         stats = GENERATORS[args.format](
-            args.out_dir, num_train=args.num_train, num_val=args.num_val,
-            seed=args.seed, difficulty=args.difficulty,
-            img_size=args.img_size, overwrite=args.overwrite)
+            args.out_dir,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            seed=args.seed,
+            difficulty=args.difficulty,
+            img_size=args.img_size,
+            overwrite=args.overwrite)
     except (ValueError, FileExistsError) as error:
         parser.error(str(error))
     for split, split_stats in stats['splits'].items():

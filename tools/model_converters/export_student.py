@@ -46,8 +46,11 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint of that model')
     parser.add_argument('out_dir', help='folder for NAME.py and NAME.pth')
     parser.add_argument('--name', help='output file stem (default: <config name>_student)')
-    parser.add_argument('--exit', type=int, metavar='K',
-                        help='export the shallow exit K (BYOT) instead of the student')
+    parser.add_argument(
+        '--exit',
+        type=int,
+        metavar='K',
+        help='export the shallow exit K (BYOT) instead of the student')
     return parser.parse_args(argv)
 
 
@@ -94,8 +97,10 @@ def student_config(cfg: Config) -> Config:
     else:
         out.pop('custom_hooks', None)
     if 'custom_imports' in out and not ours.intersection(_types(out['model'])):
-        imports = [m for m in out['custom_imports'].get('imports', [])
-                   if m != 'skd_det' and not m.startswith('skd_det.')]
+        imports = [
+            m for m in out['custom_imports'].get('imports', [])
+            if m != 'skd_det' and not m.startswith('skd_det.')
+        ]
         if imports:
             out['custom_imports'] = dict(out['custom_imports'], imports=imports)
         else:
@@ -178,8 +183,9 @@ def main(argv=None):
         wrapper_cfg = Config.fromfile(args.config)
         cfg = student_config(wrapper_cfg)
         ckpt = student_checkpoint(args.checkpoint)
-        check_model_keys(build_student(cfg), ckpt['state_dict'],
-                         f'{args.checkpoint} (its {STUDENT_PREFIX}* part)')
+        check_model_keys(
+            build_student(cfg), ckpt['state_dict'],
+            f'{args.checkpoint} (its {STUDENT_PREFIX}* part)')
         if args.exit is not None:
             cfg, ckpt = exit_export(wrapper_cfg, args.exit, args.checkpoint, ckpt['meta'])
     except InputError as e:

@@ -17,8 +17,7 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
-train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=2, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
+train_dataloader = dict(
+    batch_size=4, num_workers=2, persistent_workers=False, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=2, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -15,11 +15,15 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-voc_split = dict(type=dataset_type, data_root=data_root, filter_cfg=dict(filter_empty_gt=True),
-                 pipeline=train_pipeline)
+voc_split = dict(
+    type=dataset_type,
+    data_root=data_root,
+    filter_cfg=dict(filter_empty_gt=True),
+    pipeline=train_pipeline)
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
@@ -31,11 +35,15 @@ train_dataloader = dict(
         type='ConcatDataset',
         ignore_keys=['dataset_type'],
         datasets=[
-            dict(**voc_split, ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                 data_prefix=dict(sub_data_root='VOC2007/')),
-            dict(**voc_split, ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                 data_prefix=dict(sub_data_root='VOC2012/')),
+            dict(
+                **voc_split,
+                ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2007/')),
+            dict(
+                **voc_split,
+                ann_file='VOC2012/ImageSets/Main/trainval.txt',
+                data_prefix=dict(sub_data_root='VOC2012/')),
         ]))
-val_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=2, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

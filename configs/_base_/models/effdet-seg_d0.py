@@ -19,8 +19,13 @@ model = dict(
     # the authors call the blocks one by one, without efficientnet_pytorch's drop connect, and
     # leave out the stem's swish; `pretrained`: a local torchvision efficientnet_b0 ImageNet
     # checkpoint (the authors start from ImageNet weights)
-    backbone=dict(type='BlockTapEfficientNet', arch='b0', out_blocks=(1, 3, 5, 15),
-                  stem_act=False, drop_path_rate=0.0, pretrained=None),
+    backbone=dict(
+        type='BlockTapEfficientNet',
+        arch='b0',
+        out_blocks=(1, 3, 5, 15),
+        stem_act=False,
+        drop_path_rate=0.0,
+        pretrained=None),
     neck=dict(
         type='SequentialNeck',
         necks=[
@@ -35,7 +40,7 @@ model = dict(
         num_classes=21,
         align_corners=False,
         # nn.CrossEntropyLoss(ignore_index=255): the mean over the labelled pixels
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                         avg_non_ignore=True)),
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

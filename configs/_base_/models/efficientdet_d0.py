@@ -18,16 +18,32 @@ model = dict(
         # every batch gets sides divisible by P7's stride
         pad_size_divisor=128),
     backbone=dict(
-        type='TorchvisionEfficientNet', arch='b0', out_indices=(2, 3, 4), norm_cfg=norm_cfg,
-        drop_path_rate=0.2, pretrained=None),
+        type='TorchvisionEfficientNet',
+        arch='b0',
+        out_indices=(2, 3, 4),
+        norm_cfg=norm_cfg,
+        drop_path_rate=0.2,
+        pretrained=None),
     # P6 = maxpool(BN(conv1x1(C5))), P7 = maxpool(P6); swish on each fused sum, then one
     # separable conv + BN per node; no resample convs; no ReLU on inputs or resized maps;
     # outputs not activated
     neck=dict(
-        type='BiFPN', in_channels=[40, 112, 320], out_channels=64, num_outs=5, num_repeats=3,
-        act_cfg='swish', norm_cfg=norm_cfg, fusion_eps=1e-4, relu_before_fusion=False,
-        act_before_node=True, node_num_convs=1, lateral_act=False, resample_conv=False,
-        relu_before_lateral=False, relu_before_resample=False, out_activation=False),
+        type='BiFPN',
+        in_channels=[40, 112, 320],
+        out_channels=64,
+        num_outs=5,
+        num_repeats=3,
+        act_cfg='swish',
+        norm_cfg=norm_cfg,
+        fusion_eps=1e-4,
+        relu_before_fusion=False,
+        act_before_node=True,
+        node_num_convs=1,
+        lateral_act=False,
+        resample_conv=False,
+        relu_before_lateral=False,
+        relu_before_resample=False,
+        out_activation=False),
     bbox_head=dict(
         type='EfficientDetHead',
         num_classes=80,
@@ -45,16 +61,20 @@ model = dict(
             strides=[8, 16, 32, 64, 128],
             center_offset=0.5),
         bbox_coder=dict(
-            type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
+            type='DeltaXYWHBBoxCoder',
+            target_means=[.0, .0, .0, .0],
             target_stds=[1.0, 1.0, 1.0, 1.0]),
-        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=1.5, alpha=0.25,
-                      loss_weight=1.0),
+        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=1.5, alpha=0.25, loss_weight=1.0),
         # official: 50 * sum Huber_0.1 / (4 * num_pos); Huber_d = d * SmoothL1_d and mmdet divides
         # the sum over the 4 coordinates by num_pos, so the weight is 50 * 0.1 / 4
         loss_bbox=dict(type='SmoothL1Loss', beta=0.1, loss_weight=1.25)),
     train_cfg=dict(
-        assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0,
-                      ignore_iof_thr=-1),
+        assigner=dict(
+            type='MaxIoUAssigner',
+            pos_iou_thr=0.5,
+            neg_iou_thr=0.5,
+            min_pos_iou=0,
+            ignore_iof_thr=-1),
         sampler=dict(type='PseudoSampler'),
         allowed_border=-1,
         pos_weight=-1,

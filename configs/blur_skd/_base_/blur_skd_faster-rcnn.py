@@ -17,7 +17,11 @@ blur_skd_batch_augments = [dict(type='MotionBlurBatchAugment', prob=1.0, keep_sh
 # one residual block shared over the FPN levels, kept at inference
 blur_skd_deblur_neck = dict(type='DeblurNeck', num_blocks=1)
 # kd_avg_factor='mean': a two-stage loss_kd averages over the sampled RoIs
-blur_skd_teacher = dict(type='BlurSKDTeacher', shared_head=True, teacher_deblur=False,
-                        kd_avg_factor='mean', loss_weight=1.0)
+blur_skd_teacher = dict(
+    type='BlurSKDTeacher',
+    shared_head=True,
+    teacher_deblur=False,
+    kd_avg_factor='mean',
+    loss_weight=1.0)
 # the RoI soft labels (loss_kd=dict(type='SoftmaxKDLoss', ...)) stay available, off as on RetinaNet
 blur_skd_distill_losses = dict(loss_feat=dict(type='NormalizedL1Loss', loss_weight=0.5))

@@ -8,8 +8,12 @@
 #                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
 #                teacher=_base_.lgd_teacher, distill_losses=_base_.lgd_distill_losses)
 custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
-lgd_teacher = dict(type='LGDTeacher', label_encoder=dict(context=False), embed_dims=256,
-                   num_heads=8, detach_appearance=True)
+lgd_teacher = dict(
+    type='LGDTeacher',
+    label_encoder=dict(context=False),
+    embed_dims=256,
+    num_heads=8,
+    detach_appearance=True)
 lgd_distill_losses = dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0))
 # authors' phases (PRE_NONDISTILL_ITERS 30k, PRE_FREEZE_STUDENT_BACKBONE_ITERS 20k of 180k) as
 # fractions of the run

@@ -47,9 +47,8 @@ from .voc import generate_voc
 from .writing import MIN_IMG_SIDE, VARIED_SIZE_RANGE
 
 __all__ = [
-    'CITYSCAPES_CLASSES', 'CITYSCAPES_LABEL_IDS', 'COCO_CATEGORIES',
-    'VOC_CLASSES', 'DIFFICULTIES', 'DEFAULT_CITYSCAPES_SIZE', 'MIN_IMG_SIDE',
-    'VARIED_SIZE_RANGE', 'ClassStyle', 'Scene', 'SceneObject', 'class_styles',
-    'render_scene', 'render_street', 'mask_to_polygons', 'mask_to_rle',
-    'generate_voc', 'generate_coco', 'generate_cityscapes'
+    'CITYSCAPES_CLASSES', 'CITYSCAPES_LABEL_IDS', 'COCO_CATEGORIES', 'VOC_CLASSES', 'DIFFICULTIES',
+    'DEFAULT_CITYSCAPES_SIZE', 'MIN_IMG_SIDE', 'VARIED_SIZE_RANGE', 'ClassStyle', 'Scene',
+    'SceneObject', 'class_styles', 'render_scene', 'render_street', 'mask_to_polygons',
+    'mask_to_rle', 'generate_voc', 'generate_coco', 'generate_cityscapes'
 ]

@@ -14,12 +14,10 @@ from .writing import check_args, prepare_out_dir, run_split
 DEFAULT_CITYSCAPES_SIZE = (256, 512)
 
 _OUTPUTS = ('leftImg8bit', 'gtFine')
-_CITIES = dict(train=('aachen', 'bochum', 'bremen'),
-               val=('frankfurt', 'lindau', 'munster'))
+_CITIES = dict(train=('aachen', 'bochum', 'bremen'), val=('frankfurt', 'lindau', 'munster'))
 _IGNORE = 255
 _TRAIN_ID_LUT = np.full(256, _IGNORE, np.uint8)
-_TRAIN_ID_LUT[list(CITYSCAPES_LABEL_IDS)] = np.arange(
-    len(CITYSCAPES_LABEL_IDS))
+_TRAIN_ID_LUT[list(CITYSCAPES_LABEL_IDS)] = np.arange(len(CITYSCAPES_LABEL_IDS))
 
 
 def generate_cityscapes(out_dir: Union[str, Path],
@@ -68,20 +66,15 @@ def generate_cityscapes(out_dir: Union[str, Path],
         def write_one(index, rng, split=split, cities=cities):
             city = cities[index % len(cities)]
             stem = f'{city}_{index // len(cities):06d}_000019'
-            image, label_ids, instance_ids = render_street(
-                rng, height, width, difficulty)
+            image, label_ids, instance_ids = render_street(rng, height, width, difficulty)
             # Fast zlib level for the noisy photo; label maps compress well anyway.
             Image.fromarray(image).save(
-                out / 'leftImg8bit' / split / city / f'{stem}_leftImg8bit.png',
-                compress_level=1)
+                out / 'leftImg8bit' / split / city / f'{stem}_leftImg8bit.png', compress_level=1)
             gt = out / 'gtFine' / split / city
             Image.fromarray(label_ids).save(gt / f'{stem}_gtFine_labelIds.png')
-            Image.fromarray(_TRAIN_ID_LUT[label_ids]).save(
-                gt / f'{stem}_gtFine_labelTrainIds.png')
-            Image.fromarray(instance_ids).save(
-                gt / f'{stem}_gtFine_instanceIds.png')
+            Image.fromarray(_TRAIN_ID_LUT[label_ids]).save(gt / f'{stem}_gtFine_labelTrainIds.png')
+            Image.fromarray(instance_ids).save(gt / f'{stem}_gtFine_instanceIds.png')
             return len(np.unique(instance_ids[instance_ids >= 1000]))
 
-        splits[split] = run_split(f'cityscapes/{split}', count, seed,
-                                  write_one)
+        splits[split] = run_split(f'cityscapes/{split}', count, seed, write_one)
     return dict(splits=splits, seconds=time.perf_counter() - start)

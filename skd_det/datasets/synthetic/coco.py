@@ -19,8 +19,7 @@ _OUTPUTS = ('train2017', 'val2017', 'annotations/instances_train2017.json',
             'annotations/instances_val2017.json')
 
 
-def _coco_annotation(obj: SceneObject, ann_id: int, image_id: int,
-                     height: int, width: int) -> dict:
+def _coco_annotation(obj: SceneObject, ann_id: int, image_id: int, height: int, width: int) -> dict:
     x0, y0, x1, y1 = obj.box
     if obj.crowd:
         full = np.zeros((height, width), bool)
@@ -35,7 +34,8 @@ def _coco_annotation(obj: SceneObject, ann_id: int, image_id: int,
         area=float(obj.mask.sum()),
         iscrowd=int(obj.crowd),
         image_id=image_id,
-        bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+        bbox=[float(x0), float(y0), float(x1 - x0),
+              float(y1 - y0)],
         category_id=COCO_CATEGORIES[obj.label]['id'],
         id=ann_id)
 
@@ -82,21 +82,28 @@ def generate_coco(out_dir: Union[str, Path],
         (out / split).mkdir()
         images, annotations = [], []
 
-        def write_one(index, rng, split=split, images=images,
-                      annotations=annotations, first_id=first_image_id,
+        def write_one(index,
+                      rng,
+                      split=split,
+                      images=images,
+                      annotations=annotations,
+                      first_id=first_image_id,
                       first_ann=first_ann_id):
             image_id = first_id + index
             file_name = f'{image_id:012d}.jpg'
             height, width = image_size(rng, img_size)
-            scene = render_scene(rng, height, width, _STYLES, difficulty,
-                                 crowd_prob=0.1)
-            Image.fromarray(scene.image).save(out / split / file_name,
-                                              quality=90)
+            scene = render_scene(rng, height, width, _STYLES, difficulty, crowd_prob=0.1)
+            Image.fromarray(scene.image).save(out / split / file_name, quality=90)
             images.append(
-                dict(license=1, file_name=file_name, coco_url='',
-                     height=height, width=width,
-                     date_captured='2017-01-01 00:00:00', flickr_url='',
-                     id=image_id))
+                dict(
+                    license=1,
+                    file_name=file_name,
+                    coco_url='',
+                    height=height,
+                    width=width,
+                    date_captured='2017-01-01 00:00:00',
+                    flickr_url='',
+                    id=image_id))
             ann_id = first_ann + len(annotations)
             annotations.extend(
                 _coco_annotation(obj, ann_id + i, image_id, height, width)
@@ -107,9 +114,13 @@ def generate_coco(out_dir: Union[str, Path],
         first_image_id += count
         first_ann_id += len(annotations)
         dataset = dict(
-            info=dict(description='skd_det synthetic dataset in COCO format',
-                      url='', version='1.0', year=2017,
-                      contributor='skd_det', date_created='2017/01/01'),
+            info=dict(
+                description='skd_det synthetic dataset in COCO format',
+                url='',
+                version='1.0',
+                year=2017,
+                contributor='skd_det',
+                date_created='2017/01/01'),
             licenses=[dict(url='', id=1, name='synthetic, no restrictions')],
             images=images,
             annotations=annotations,

@@ -26,10 +26,8 @@ def mask_to_polygons(mask: np.ndarray) -> List[np.ndarray]:
     stride = width + 1
     # (outside neighbour, start corner, end corner) of the edges of each side of a pixel,
     # walking clockwise on screen: top, right, bottom, left.
-    sides = ((padded[:-2, 1:-1], (0, 0), (1, 0)),
-             (padded[1:-1, 2:], (1, 0), (1, 1)),
-             (padded[2:, 1:-1], (1, 1), (0, 1)),
-             (padded[1:-1, :-2], (0, 1), (0, 0)))
+    sides = ((padded[:-2, 1:-1], (0, 0), (1, 0)), (padded[1:-1, 2:], (1, 0), (1, 1)),
+             (padded[2:, 1:-1], (1, 1), (0, 1)), (padded[1:-1, :-2], (0, 1), (0, 0)))
     starts, ends, pixels = [], [], []
     for neighbour, (sx, sy), (ex, ey) in sides:
         ys, xs = np.nonzero(inside & ~neighbour)
@@ -45,8 +43,7 @@ def mask_to_polygons(mask: np.ndarray) -> List[np.ndarray]:
     # Where two pixels touch only diagonally, a corner has two outgoing edges: keep walking
     # around the same pixel so that the two pixels end up in different polygons.
     saddle = (start[order[second]] == end) & (second != first)
-    succ = np.where(saddle & (pixel[order[first]] != pixel), order[second],
-                    order[first]).tolist()
+    succ = np.where(saddle & (pixel[order[first]] != pixel), order[second], order[first]).tolist()
     seen = bytearray(len(succ))
     polygons = []
     for first_edge in range(len(succ)):

@@ -59,8 +59,7 @@ DIFFICULTY_SETTINGS = dict(
     hard=Difficulty((5, 15), (2, 6), (0.06, 0.3), 0.3, (6, 12), 9.0))
 
 
-def rasterize(polygons: Sequence[np.ndarray], width: int,
-              height: int) -> np.ndarray:
+def rasterize(polygons: Sequence[np.ndarray], width: int, height: int) -> np.ndarray:
     """Bool mask of the union of polygons given in pixel-edge coordinates."""
     canvas = Image.new('L', (width, height))
     draw = ImageDraw.Draw(canvas)
@@ -108,19 +107,17 @@ def make_item(rng: np.random.Generator,
         shift = rng.uniform(-diameter, diameter, 2) if members > 1 else 0.0
         polygons.append(scaled @ np.array([[cos, sin], [-sin, cos]]) + shift)
     # A crowd's texture spans the group with the scale of one member.
-    frame = (sx, sy, angle) if members == 1 else (diameter / 2,
-                                                  diameter / 2, 0.0)
+    frame = (sx, sy, angle) if members == 1 else (diameter / 2, diameter / 2, 0.0)
     points = np.concatenate(polygons)
     origin = np.floor(points.min(0)).astype(int)
     size = np.ceil(points.max(0)).astype(int) - origin + 1
-    mask = rasterize([p - origin for p in polygons], int(size[0]),
-                     int(size[1]))
-    return Item(label, members > 1, mask, (int(origin[0]), int(origin[1])),
-                frame, sample_appearance(rng, style), centre)
+    mask = rasterize([p - origin for p in polygons], int(size[0]), int(size[1]))
+    return Item(label, members > 1, mask, (int(origin[0]), int(origin[1])), frame,
+                sample_appearance(rng, style), centre)
 
 
-def _clip_to_image(item: Item, cx: int, cy: int, width: int, height: int
-                   ) -> Optional[Tuple[Tuple[int, int, int, int], np.ndarray]]:
+def _clip_to_image(item: Item, cx: int, cy: int, width: int,
+                   height: int) -> Optional[Tuple[Tuple[int, int, int, int], np.ndarray]]:
     """In-image box of ``item`` centred at ``(cx, cy)`` and its mask inside that box, or
     None when it lies entirely outside the image."""
     ox, oy = cx + item.offset[0], cy + item.offset[1]
@@ -184,9 +181,10 @@ def paint_items(rng: np.random.Generator,
             visible[:num] -= lost
             visible[num], areas[num] = inside, area
             frame = (cx, cy) + item.frame
-            np.copyto(image[y0:y1, x0:x1],
-                      texture_colours(rng, item.appearance, frame, box),
-                      where=sub[..., None])
+            np.copyto(
+                image[y0:y1, x0:x1],
+                texture_colours(rng, item.appearance, frame, box),
+                where=sub[..., None])
             placed.append(Placed(item, box, bool(inside < area)))
             break
     return owner, placed
@@ -196,29 +194,26 @@ def _background(rng: np.random.Generator, height: int, width: int,
                 num_blobs: Tuple[int, int]) -> np.ndarray:
     """Gradient + low-frequency colour noise + translucent textured blobs, float32 RGB."""
     low = hsv_colour(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.3, 0.9))
-    high = hsv_colour(rng.random(), rng.uniform(0.1, 0.5),
-                      rng.uniform(0.3, 0.9))
+    high = hsv_colour(rng.random(), rng.uniform(0.1, 0.5), rng.uniform(0.3, 0.9))
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.arange(width, dtype=np.float32)[None, :] * math.cos(angle) +
-            np.arange(height, dtype=np.float32)[:, None] * math.sin(angle))
+    ramp = (
+        np.arange(width, dtype=np.float32)[None, :] * math.cos(angle) +
+        np.arange(height, dtype=np.float32)[:, None] * math.sin(angle))
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1.0)
     image = low + (high - low) * ramp[..., None]
-    grid = rng.integers(0, 256, (int(rng.integers(3, 8)),
-                                 int(rng.integers(3, 8)), 3), np.uint8)
+    grid = rng.integers(0, 256, (int(rng.integers(3, 8)), int(rng.integers(3, 8)), 3), np.uint8)
     smooth = Image.fromarray(grid).resize((width, height), Image.BILINEAR)
     image += (np.asarray(smooth, np.float32) - 128) * 0.3
     short = min(height, width)
     for _ in range(int(rng.integers(num_blobs[0], num_blobs[1] + 1))):
         style = random_style(rng)
-        item = make_item(rng, -1, style, short * rng.uniform(0.15, 0.6),
-                         np.pi)
+        item = make_item(rng, -1, style, short * rng.uniform(0.15, 0.6), np.pi)
         cx, cy = int(rng.integers(width)), int(rng.integers(height))
         clipped = _clip_to_image(item, cx, cy, width, height)
         if clipped is None:
             continue
         (x0, y0, x1, y1), sub = clipped
-        colours = texture_colours(rng, item.appearance,
-                                  (cx, cy) + item.frame, (x0, y0, x1, y1))
+        colours = texture_colours(rng, item.appearance, (cx, cy) + item.frame, (x0, y0, x1, y1))
         region = image[y0:y1, x0:x1]
         # Translucent, so that blobs read as background rather than as objects.
         alpha = rng.uniform(0.15, 0.35)
@@ -226,8 +221,7 @@ def _background(rng: np.random.Generator, height: int, width: int,
     return image
 
 
-def finish_image(rng: np.random.Generator, image: np.ndarray,
-                 noise: float) -> np.ndarray:
+def finish_image(rng: np.random.Generator, image: np.ndarray, noise: float) -> np.ndarray:
     """Adds per-pixel Gaussian noise of std ``noise`` and converts to uint8."""
     image += rng.standard_normal(image.shape, np.float32) * noise
     return np.clip(image, 0, 255).astype(np.uint8)
@@ -258,22 +252,24 @@ def render_scene(rng: np.random.Generator,
 
     def diameter(scale=1.0):
         low, high = cfg.size
-        return short * scale * math.exp(
-            rng.uniform(math.log(low), math.log(high)))
+        return short * scale * math.exp(rng.uniform(math.log(low), math.log(high)))
 
     items = []
-    for _ in range(int(rng.integers(cfg.num_objects[0],
-                                    cfg.num_objects[1] + 1))):
+    for _ in range(int(rng.integers(cfg.num_objects[0], cfg.num_objects[1] + 1))):
         label = int(rng.integers(len(styles)))
-        items.append(make_item(rng, label, styles[label], diameter(),
-                               np.pi / 6))
-    for _ in range(int(rng.integers(cfg.num_distractors[0],
-                                    cfg.num_distractors[1] + 1))):
+        items.append(make_item(rng, label, styles[label], diameter(), np.pi / 6))
+    for _ in range(int(rng.integers(cfg.num_distractors[0], cfg.num_distractors[1] + 1))):
         items.append(make_item(rng, -1, random_style(rng), diameter(), np.pi))
     if rng.random() < crowd_prob:
         label = int(rng.integers(len(styles)))
-        items.append(make_item(rng, label, styles[label], diameter(0.4),
-                               np.pi / 6, members=int(rng.integers(4, 9))))
+        items.append(
+            make_item(
+                rng,
+                label,
+                styles[label],
+                diameter(0.4),
+                np.pi / 6,
+                members=int(rng.integers(4, 9))))
     # Painter's order: crowds (far away) first, then by increasing area; see package doc.
     items.sort(key=lambda it: (not it.crowd, int(it.mask.sum())))
     owner, placed = paint_items(rng, image, items, cfg.min_visible)
@@ -283,12 +279,9 @@ def render_scene(rng: np.random.Generator,
         if item.label < 0:
             continue
         visible = owner[y0:y1, x0:x1] == k
-        rows, cols = np.flatnonzero(visible.any(1)), np.flatnonzero(
-            visible.any(0))
-        box = (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1,
-               y0 + int(rows[-1]) + 1)
+        rows, cols = np.flatnonzero(visible.any(1)), np.flatnonzero(visible.any(0))
+        box = (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
         mask = visible[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        objects.append(SceneObject(item.label, item.crowd, truncated, box,
-                                   mask))
+        objects.append(SceneObject(item.label, item.crowd, truncated, box, mask))
         lut[k + 1] = len(objects)
     return Scene(finish_image(rng, image, cfg.noise), lut[owner + 1], objects)

@@ -50,12 +50,10 @@ UNIT_SHAPES = dict(
     pentagon=_regular_polygon(5),
     hexagon=_regular_polygon(6),
     star=_regular_polygon(10, (1.0, 0.45)),
-    cross=np.array([[-_ARM, -1], [_ARM, -1], [_ARM, -_ARM], [1, -_ARM],
-                    [1, _ARM], [_ARM, _ARM], [_ARM, 1], [-_ARM, 1],
-                    [-_ARM, _ARM], [-1, _ARM], [-1, -_ARM], [-_ARM, -_ARM]],
+    cross=np.array([[-_ARM, -1], [_ARM, -1], [_ARM, -_ARM], [1, -_ARM], [1, _ARM], [_ARM, _ARM],
+                    [_ARM, 1], [-_ARM, 1], [-_ARM, _ARM], [-1, _ARM], [-1, -_ARM], [-_ARM, -_ARM]],
                    np.float64),
-    chevron=np.array([[-1, -0.6], [0, 0.2], [1, -0.6], [1, 0.2], [0, 1],
-                      [-1, 0.2]], np.float64),
+    chevron=np.array([[-1, -0.6], [0, 0.2], [1, -0.6], [1, 0.2], [0, 1], [-1, 0.2]], np.float64),
     half_disc=_half_disc())
 _CLASS_SHAPES = tuple(UNIT_SHAPES)
 _CLASS_TEXTURES = ('plain', 'stripes', 'checker', 'dots', 'gradient', 'rings')
@@ -81,8 +79,7 @@ def class_styles(num_classes: int) -> List[ClassStyle]:
     return [
         ClassStyle(
             shape=_CLASS_SHAPES[k % len(_CLASS_SHAPES)],
-            texture=_CLASS_TEXTURES[(k + k // len(_CLASS_SHAPES)) %
-                                    len(_CLASS_TEXTURES)],
+            texture=_CLASS_TEXTURES[(k + k // len(_CLASS_SHAPES)) % len(_CLASS_TEXTURES)],
             hue=(k * _GOLDEN + 0.5 * (k // num_pairs)) % 1.0,
             aspect=2**((k * (1 - _GOLDEN)) % 1.0 - 0.5),
             frequency=2.0 + (3 * k) % 4) for k in range(num_classes)
@@ -92,8 +89,8 @@ def class_styles(num_classes: int) -> List[ClassStyle]:
 def random_style(rng: np.random.Generator) -> ClassStyle:
     """A style that belongs to no class (distractors, background blobs, clutter)."""
     return ClassStyle('blob', str(rng.choice(_ALL_TEXTURES)), rng.random(),
-                      2**rng.uniform(-0.7, 0.7), rng.uniform(1.5, 5.0),
-                      rng.uniform(0.2, 0.9), rng.uniform(0.3, 0.95))
+                      2**rng.uniform(-0.7, 0.7), rng.uniform(1.5, 5.0), rng.uniform(0.2, 0.9),
+                      rng.uniform(0.3, 0.95))
 
 
 def unit_shape(rng: np.random.Generator, shape: str) -> np.ndarray:
@@ -106,8 +103,7 @@ def unit_shape(rng: np.random.Generator, shape: str) -> np.ndarray:
 
 def hsv_colour(hue: float, saturation: float, value: float) -> np.ndarray:
     """RGB float32 colour on the 0-255 scale; saturation and value are clipped to [0, 1]."""
-    rgb = colorsys.hsv_to_rgb(hue % 1.0, min(max(saturation, 0.0), 1.0),
-                              min(max(value, 0.0), 1.0))
+    rgb = colorsys.hsv_to_rgb(hue % 1.0, min(max(saturation, 0.0), 1.0), min(max(value, 0.0), 1.0))
     return np.array(rgb, np.float32) * 255
 
 
@@ -120,7 +116,8 @@ class Appearance(NamedTuple):
     shading: np.ndarray  # (2, ) linear light gradient over the object frame
 
 
-def sample_appearance(rng: np.random.Generator, style: ClassStyle,
+def sample_appearance(rng: np.random.Generator,
+                      style: ClassStyle,
                       hue_jitter: float = 0.04) -> Appearance:
     """Draws an instance's hue, saturation, brightness, texture scale, phase and shading."""
     hue = style.hue + rng.uniform(-hue_jitter, hue_jitter)
@@ -132,12 +129,11 @@ def sample_appearance(rng: np.random.Generator, style: ClassStyle,
         hsv_colour(hue + 0.08, saturation * 0.6, value * 0.45)
     ])
     return Appearance(style.texture, style.frequency * rng.uniform(0.8, 1.25),
-                      rng.uniform(0.0, 2.0), colours,
-                      rng.uniform(-0.25, 0.25, 2))
+                      rng.uniform(0.0, 2.0), colours, rng.uniform(-0.25, 0.25, 2))
 
 
-def _pattern(rng: np.random.Generator, texture: str, u: np.ndarray,
-             v: np.ndarray, frequency: float, phase: float) -> np.ndarray:
+def _pattern(rng: np.random.Generator, texture: str, u: np.ndarray, v: np.ndarray, frequency: float,
+             phase: float) -> np.ndarray:
     """Texture value in [0, 1] at object-frame coordinates ``u``, ``v`` (about [-1, 1])."""
     a, b = u * frequency + phase, v * frequency + phase
     if texture == 'stripes':
@@ -160,8 +156,8 @@ def _pattern(rng: np.random.Generator, texture: str, u: np.ndarray,
 
 
 def texture_colours(rng: np.random.Generator, appearance: Appearance,
-                    frame: Tuple[float, float, float, float, float],
-                    box: Tuple[int, int, int, int]) -> np.ndarray:
+                    frame: Tuple[float, float, float, float, float], box: Tuple[int, int, int,
+                                                                                int]) -> np.ndarray:
     """RGB float32 colours of an appearance over the pixels of ``box``.
 
     Args:
@@ -179,9 +175,7 @@ def texture_colours(rng: np.random.Generator, appearance: Appearance,
     cos, sin = math.cos(angle), math.sin(angle)
     u = (dx * cos + dy * sin) / sx
     v = (dy * cos - dx * sin) / sy
-    t = _pattern(rng, appearance.texture, u, v, appearance.frequency,
-                 appearance.phase)
+    t = _pattern(rng, appearance.texture, u, v, appearance.frequency, appearance.phase)
     low, high = appearance.colours
     shade = 1 + appearance.shading[0] * u + appearance.shading[1] * v
-    return (low + (high - low) * t[..., None]) * np.clip(shade, 0.6,
-                                                         1.4)[..., None]
+    return (low + (high - low) * t[..., None]) * np.clip(shade, 0.6, 1.4)[..., None]

@@ -63,8 +63,7 @@ def _voc_xml(year: str, stem: str, scene: Scene) -> str:
         box = add(node, 'bndbox')
         # VOC corners are 1-based and inclusive: pixel columns x0..x1-1 -> x0+1..x1.
         x0, y0, x1, y1 = obj.box
-        for tag, value in (('xmin', x0 + 1), ('ymin', y0 + 1), ('xmax', x1),
-                           ('ymax', y1)):
+        for tag, value in (('xmin', x0 + 1), ('ymin', y0 + 1), ('xmax', x1), ('ymax', y1)):
             add(box, tag, value)
     ET.indent(root, '\t')
     return ET.tostring(root, encoding='unicode') + '\n'
@@ -153,12 +152,9 @@ def generate_voc(out_dir: Union[str, Path],
             def write_one(index, rng, split=split, year=year, root=root):
                 stem = ids[split][index]
                 height, width = image_size(rng, img_size)
-                scene = render_scene(rng, height, width, _STYLES,
-                                     difficulty)
-                Image.fromarray(scene.image).save(
-                    root / 'JPEGImages' / f'{stem}.jpg', quality=90)
-                (root / 'Annotations' / f'{stem}.xml').write_text(
-                    _voc_xml(year, stem, scene))
+                scene = render_scene(rng, height, width, _STYLES, difficulty)
+                Image.fromarray(scene.image).save(root / 'JPEGImages' / f'{stem}.jpg', quality=90)
+                (root / 'Annotations' / f'{stem}.xml').write_text(_voc_xml(year, stem, scene))
                 label_png = Image.fromarray(_voc_class_map(scene, True))
                 label_png.putpalette(_PALETTE)
                 label_png.save(root / 'SegmentationClass' / f'{stem}.png')
@@ -167,14 +163,12 @@ def generate_voc(out_dir: Union[str, Path],
                         root / 'SegmentationClassAug' / f'{stem}.png')
                 return len(scene.objects)
 
-            splits[f'VOC{year}/{split}'] = run_split(f'voc/VOC{year}/{split}',
-                                                     count, seed, write_one)
+            splits[f'VOC{year}/{split}'] = run_split(f'voc/VOC{year}/{split}', count, seed,
+                                                     write_one)
         ids['trainval'] = ids['train'] + ids['val']
         for image_set in ('Main', 'Segmentation'):
             for split, lines in ids.items():
-                write_lines(root / 'ImageSets' / image_set / f'{split}.txt',
-                            lines)
+                write_lines(root / 'ImageSets' / image_set / f'{split}.txt', lines)
         if year == '2012':
-            write_lines(root / 'ImageSets' / 'Segmentation' / 'aug.txt',
-                        ids['train'])
+            write_lines(root / 'ImageSets' / 'Segmentation' / 'aug.txt', ids['train'])
     return dict(splits=splits, seconds=time.perf_counter() - start)

@@ -31,16 +31,13 @@ def check_args(num_train: int, num_val: int, seed: int, difficulty: str,
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
     if difficulty not in DIFFICULTIES:
-        raise ValueError(
-            f'difficulty must be one of {DIFFICULTIES}, got {difficulty!r}')
-    if img_size is not None and (len(img_size) != 2
-                                 or min(img_size) < MIN_IMG_SIDE):
+        raise ValueError(f'difficulty must be one of {DIFFICULTIES}, got {difficulty!r}')
+    if img_size is not None and (len(img_size) != 2 or min(img_size) < MIN_IMG_SIDE):
         raise ValueError('img_size must be (height, width), both at least '
                          f'{MIN_IMG_SIDE}, got {img_size!r}')
 
 
-def prepare_out_dir(out_dir: Union[str, Path], outputs: Sequence[str],
-                    overwrite: bool) -> Path:
+def prepare_out_dir(out_dir: Union[str, Path], outputs: Sequence[str], overwrite: bool) -> Path:
     """Refuses a non-empty ``out_dir`` unless ``overwrite``; then removes only the paths the
     format writes (``outputs``, relative to ``out_dir``) so no stale image lingers, and keeps
     the rest."""
@@ -50,9 +47,8 @@ def prepare_out_dir(out_dir: Union[str, Path], outputs: Sequence[str],
                               'directory')
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(
-                f'out_dir {str(out)!r} exists and is not empty; refusing to '
-                'write into it unless overwrite is set (--overwrite)')
+            raise FileExistsError(f'out_dir {str(out)!r} exists and is not empty; refusing to '
+                                  'write into it unless overwrite is set (--overwrite)')
         for rel in outputs:
             path = out / rel
             if path.is_dir():
@@ -71,8 +67,7 @@ def _image_rng(seed: int, tag: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(tag.encode()), index])
 
 
-def image_size(rng: np.random.Generator,
-               img_size: Optional[Tuple[int, int]]) -> Tuple[int, int]:
+def image_size(rng: np.random.Generator, img_size: Optional[Tuple[int, int]]) -> Tuple[int, int]:
     """``img_size`` as ints, or sides drawn from ``VARIED_SIZE_RANGE`` when it is None."""
     if img_size is not None:
         return int(img_size[0]), int(img_size[1])
@@ -80,8 +75,8 @@ def image_size(rng: np.random.Generator,
     return int(rng.integers(low, high + 1)), int(rng.integers(low, high + 1))
 
 
-def run_split(tag: str, count: int, seed: int,
-              write_one: Callable[[int, np.random.Generator], int]) -> dict:
+def run_split(tag: str, count: int, seed: int, write_one: Callable[[int, np.random.Generator],
+                                                                   int]) -> dict:
     """Calls ``write_one(index, rng)`` for each image (it returns its object count), logging
     progress, and returns the split's stats."""
     start = time.perf_counter()
@@ -90,8 +85,7 @@ def run_split(tag: str, count: int, seed: int,
         objects += write_one(index, _image_rng(seed, tag, index))
         if (index + 1) % _LOG_INTERVAL == 0 or index + 1 == count:
             logger.info('%s: %d/%d images', tag, index + 1, count)
-    return dict(images=count, objects=objects,
-                seconds=time.perf_counter() - start)
+    return dict(images=count, objects=objects, seconds=time.perf_counter() - start)
 
 
 def write_lines(path: Path, lines: Sequence[str]):

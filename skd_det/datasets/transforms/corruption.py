@@ -7,8 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 
-from .motion_blur import (check_corruption, check_severity, corrupt,
-                          corruption_seed)
+from .motion_blur import check_corruption, check_severity, corrupt, corruption_seed
 
 
 @TRANSFORMS.register_module()
@@ -49,10 +48,7 @@ class MotionBlurCorruption(BaseTransform):
             (H, W, C) (at call).
     """
 
-    def __init__(self,
-                 severity: int,
-                 corruption: str = 'motion_blur',
-                 seed: int = 0) -> None:
+    def __init__(self, severity: int, corruption: str = 'motion_blur', seed: int = 0) -> None:
         self.corruption = check_corruption(corruption)
         self.severity = check_severity(severity)
         self.seed = int(seed)
@@ -67,11 +63,9 @@ class MotionBlurCorruption(BaseTransform):
                        "'img_id' or 'img_path', and the results have neither")
 
     def transform(self, results: dict) -> Optional[dict]:
-        seed = corruption_seed(
-            self.image_key(results), self.corruption, self.severity,
-            self.seed)
-        results['img'] = corrupt(results['img'], self.corruption,
-                                 self.severity, np.random.default_rng(seed))
+        seed = corruption_seed(self.image_key(results), self.corruption, self.severity, self.seed)
+        results['img'] = corrupt(results['img'], self.corruption, self.severity,
+                                 np.random.default_rng(seed))
         results['corruption'] = f'{self.corruption}@{self.severity}'
         return results
 

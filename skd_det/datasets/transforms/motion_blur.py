@@ -38,9 +38,7 @@ MOTION_BLUR_EXTENTS: Dict[int, int] = {1: 5, 2: 9, 3: 15, 4: 21, 5: 31}
 
 #: imagecorruptions' ``motion_blur`` (radius, sigma) per severity, for the
 #: record (Michaelis et al. 2019 COCO-C/Pascal-C); that package applies them.
-IMAGECORRUPTIONS_MOTION_BLUR = {
-    1: (10, 3), 2: (15, 5), 3: (15, 8), 4: (15, 12), 5: (20, 15)
-}
+IMAGECORRUPTIONS_MOTION_BLUR = {1: (10, 3), 2: (15, 5), 3: (15, 8), 4: (15, 12), 5: (20, 15)}
 
 #: Corruption names: ours (trajectory / linear kernels) and imagecorruptions'.
 CORRUPTIONS = ('motion_blur', 'linear_motion_blur', 'ic_motion_blur')
@@ -50,8 +48,8 @@ _KERNEL_OF = {'motion_blur': 'trajectory', 'linear_motion_blur': 'linear'}
 
 def check_severity(severity: int) -> int:
     """Return ``severity`` if it is an integer in 1..5, else raise."""
-    if isinstance(severity, bool) or not isinstance(
-            severity, (int, np.integer)) or not 1 <= severity <= 5:
+    if isinstance(severity, bool) or not isinstance(severity,
+                                                    (int, np.integer)) or not 1 <= severity <= 5:
         raise ValueError(f'motion blur severity must be an integer in 1..5, '
                          f'got {severity!r}')
     return int(severity)
@@ -91,8 +89,8 @@ def _fit(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def _check_size(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(
-            size, (int, np.integer)) or size < 1 or size % 2 == 0:
+    if isinstance(size, bool) or not isinstance(size,
+                                                (int, np.integer)) or size < 1 or size % 2 == 0:
         raise ValueError(f'kernel size must be an odd integer >= 1 (the '
                          f'kernel is centred on a pixel), got {size!r}')
     return int(size)
@@ -133,8 +131,7 @@ def trajectory_kernel(size: int,
     v = np.exp(1j * 2 * np.pi * rng.random()) * anxiety
     big = rng.random(num_steps - 1) < prob_big_shake * anxiety
     turns = rng.random(num_steps - 1) - 0.5
-    noise = rng.standard_normal(num_steps - 1) + 1j * rng.standard_normal(
-        num_steps - 1)
+    noise = rng.standard_normal(num_steps - 1) + 1j * rng.standard_normal(num_steps - 1)
     x = np.zeros(num_steps, np.complex128)
     for t in range(num_steps - 1):
         dv = anxiety * (gaussian_shake * noise[t] - centripetal * x[t]) * step
@@ -163,8 +160,7 @@ def linear_kernel(size: int, angle: float) -> np.ndarray:
     return _rasterise(points, size)
 
 
-def random_kernel(kernel_type: str, severity: int,
-                  rng: np.random.Generator) -> np.ndarray:
+def random_kernel(kernel_type: str, severity: int, rng: np.random.Generator) -> np.ndarray:
     """A kernel of ``kernel_type`` ('trajectory' | 'linear') at the extent
     :data:`MOTION_BLUR_EXTENTS` gives ``severity`` (1..5)."""
     size = MOTION_BLUR_EXTENTS[check_severity(severity)]
@@ -205,9 +201,8 @@ def blur_tensor(inputs: Tensor, kernels: Union[Tensor, Sequence]) -> Tensor:
         raise ValueError(f'motion blur kernel of {size}x{size} px is larger '
                          f'than the {h}x{w} image: use a lower severity or '
                          'larger images')
-    weight = torch.stack([
-        F.pad(k, [(size - int(k.shape[-1])) // 2] * 4) for k in ks
-    ]).to(device=inputs.device, dtype=inputs.dtype)
+    weight = torch.stack([F.pad(k, [(size - int(k.shape[-1])) // 2] * 4) for k in ks]).to(
+        device=inputs.device, dtype=inputs.dtype)
     weight = weight[:, None].repeat_interleave(c, 0)  # (N*C, 1, k, k)
     pad = size // 2
     x = F.pad(inputs.reshape(1, n * c, h, w), [pad] * 4, mode='replicate')
@@ -231,13 +226,11 @@ def blur_image(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out[0] if img.ndim == 2 else out.transpose(1, 2, 0)
 
 
-def corruption_seed(key: str, corruption: str, severity: int,
-                    seed: int = 0) -> int:
+def corruption_seed(key: str, corruption: str, severity: int, seed: int = 0) -> int:
     """A 64-bit seed from an image key (id or file name), the corruption, the
     severity and a global seed; stable across processes and machines (unlike
     Python's salted ``hash``)."""
-    digest = hashlib.sha256(
-        f'{seed}|{corruption}|{severity}|{key}'.encode()).digest()
+    digest = hashlib.sha256(f'{seed}|{corruption}|{severity}|{key}'.encode()).digest()
     return int.from_bytes(digest[:8], 'little')
 
 
@@ -255,9 +248,8 @@ def corrupt(img: np.ndarray,
         try:
             from imagecorruptions import corrupt as ic_corrupt
         except ImportError as e:
-            raise ImportError(
-                "corruption 'ic_motion_blur' needs the imagecorruptions "
-                'package (pip install imagecorruptions)') from e
+            raise ImportError("corruption 'ic_motion_blur' needs the imagecorruptions "
+                              'package (pip install imagecorruptions)') from e
         if img.ndim == 3 and img.shape[2] != 3:
             raise ValueError(f"'ic_motion_blur' needs an (H, W) or (H, W, 3) "
                              f'image, got shape {img.shape}')
@@ -265,11 +257,9 @@ def corrupt(img: np.ndarray,
         state = np.random.get_state()
         np.random.seed(int((rng or np.random.default_rng()).integers(2**31)))
         try:
-            out = ic_corrupt(
-                img, corruption_name='motion_blur', severity=severity)
+            out = ic_corrupt(img, corruption_name='motion_blur', severity=severity)
         finally:
             np.random.set_state(state)
         return np.asarray(out).astype(img.dtype)
     rng = rng or np.random.default_rng()
-    return blur_image(img, random_kernel(_KERNEL_OF[corruption], severity,
-                                         rng))
+    return blur_image(img, random_kernel(_KERNEL_OF[corruption], severity, rng))

@@ -63,7 +63,10 @@ class CheckFiniteHook(Hook):
             raise ValueError(f'CheckFiniteHook: interval must be an int >= 1, got {interval!r}')
         self.interval = interval
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs: Optional[dict] = None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return

@@ -58,13 +58,11 @@ class DistillWarmupHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, 'distill_weight_scale'):
-            raise TypeError(
-                f'DistillWarmupHook schedules the distillation losses of a '
-                f'SelfDistillDetector/SelfDistillSegmentor; the model is a '
-                f'{type(model).__name__}')
+            raise TypeError(f'DistillWarmupHook schedules the distillation losses of a '
+                            f'SelfDistillDetector/SelfDistillSegmentor; the model is a '
+                            f'{type(model).__name__}')
         return model
 
     def before_train(self, runner) -> None:

@@ -53,10 +53,9 @@ class LGDPhaseHook(Hook):
 
     priority = 'NORMAL'
 
-    def __init__(self, adapter_warmup: float = 1 / 6,
-                 freeze_backbone: float = 1 / 9) -> None:
-        for name, value in (('adapter_warmup', adapter_warmup),
-                            ('freeze_backbone', freeze_backbone)):
+    def __init__(self, adapter_warmup: float = 1 / 6, freeze_backbone: float = 1 / 9) -> None:
+        for name, value in (('adapter_warmup', adapter_warmup), ('freeze_backbone',
+                                                                 freeze_backbone)):
             if not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise ValueError(f'LGDPhaseHook.{name} must be a fraction of '
                                  f'the run in [0, 1], got {value!r}')
@@ -68,36 +67,31 @@ class LGDPhaseHook(Hook):
         """``{'detach_distill_student': bool, 'freeze_backbone': bool}`` at
         0-based ``iteration`` of a run of ``max_iters``."""
         return dict(
-            detach_distill_student=iteration <
-            self.adapter_warmup * max_iters,
+            detach_distill_student=iteration < self.adapter_warmup * max_iters,
             freeze_backbone=iteration < self.freeze_backbone * max_iters)
 
     @staticmethod
     def _model(runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         teacher = getattr(model, 'teacher', None)
         backbone = getattr(getattr(model, 'student', None), 'backbone', None)
         if not hasattr(teacher, 'detach_distill_student') or backbone is None:
-            raise TypeError(
-                f'LGDPhaseHook schedules the phases of a SelfDistillDetector '
-                f'with an LGDTeacher and a student with a backbone; the model '
-                f'is a {type(model).__name__} with teacher '
-                f'{type(teacher).__name__} and student backbone '
-                f'{type(backbone).__name__}')
+            raise TypeError(f'LGDPhaseHook schedules the phases of a SelfDistillDetector '
+                            f'with an LGDTeacher and a student with a backbone; the model '
+                            f'is a {type(model).__name__} with teacher '
+                            f'{type(teacher).__name__} and student backbone '
+                            f'{type(backbone).__name__}')
         return model
 
     def before_train(self, runner) -> None:
         # fail before the first iteration, not during; remember what trains
-        if (self.freeze_backbone > 0 and is_model_wrapper(runner.model) and
-                getattr(runner.model, 'find_unused_parameters', True) is False):
-            raise ValueError(
-                'LGDPhaseHook.freeze_backbone > 0 leaves the backbone without '
-                'gradients, which DDP rejects unless the config sets '
-                'find_unused_parameters=True (or model_wrapper_cfg with it)')
+        if (self.freeze_backbone > 0 and is_model_wrapper(runner.model)
+                and getattr(runner.model, 'find_unused_parameters', True) is False):
+            raise ValueError('LGDPhaseHook.freeze_backbone > 0 leaves the backbone without '
+                             'gradients, which DDP rejects unless the config sets '
+                             'find_unused_parameters=True (or model_wrapper_cfg with it)')
         self._backbone_params = [
-            p for p in self._model(runner).student.backbone.parameters()
-            if p.requires_grad
+            p for p in self._model(runner).student.backbone.parameters() if p.requires_grad
         ]
 
     def before_train_iter(self,
@@ -105,8 +99,7 @@ class LGDPhaseHook(Hook):
                           batch_idx: int,
                           data_batch: Optional[Sequence[dict]] = None) -> None:
         phase = self.phase_at(runner.iter, runner.max_iters)
-        self._model(runner).teacher.detach_distill_student = phase[
-            'detach_distill_student']
+        self._model(runner).teacher.detach_distill_student = phase['detach_distill_student']
         for p in self._backbone_params:
             p.requires_grad_(not phase['freeze_backbone'])
         for key, value in phase.items():

@@ -57,8 +57,7 @@ class PSKDHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, interval: Optional[int] = None) -> None:
-        if interval is not None and (isinstance(interval, bool)
-                                     or not isinstance(interval, int)
+        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int)
                                      or interval < 1):
             raise ValueError(f'PSKDHook.interval must be None or an integer '
                              f'>= 1, got {interval!r}')
@@ -69,27 +68,24 @@ class PSKDHook(Hook):
 
     @staticmethod
     def _teacher(runner) -> PSKDTeacher:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         teacher = getattr(model, 'teacher', None)
         if not isinstance(teacher, PSKDTeacher):
-            raise TypeError(
-                f'PSKDHook schedules a PSKDDetTeacher/PSKDSegTeacher part; '
-                f'the model is a {type(model).__name__} with teacher '
-                f'{type(teacher).__name__}')
+            raise TypeError(f'PSKDHook schedules a PSKDDetTeacher/PSKDSegTeacher part; '
+                            f'the model is a {type(model).__name__} with teacher '
+                            f'{type(teacher).__name__}')
         return teacher
 
     def stage(self, runner) -> tuple:
         """``(t, T)`` at the runner's current epoch/iteration."""
         if self._by_epoch:
             return runner.epoch, runner.max_epochs
-        return runner.iter // self._iters, math.ceil(runner.max_iters /
-                                                     self._iters)
+        return runner.iter // self._iters, math.ceil(runner.max_iters / self._iters)
 
     def before_train(self, runner) -> None:
         teacher = self._teacher(runner)
-        self._by_epoch = self.interval is None and isinstance(
-            runner.train_loop, EpochBasedTrainLoop)
+        self._by_epoch = self.interval is None and isinstance(runner.train_loop,
+                                                              EpochBasedTrainLoop)
         self._iters = self.interval or len(runner.train_dataloader)
         teacher.scheduled = True
         if runner.iter == 0:
@@ -98,15 +94,14 @@ class PSKDHook(Hook):
             return
         done = self.stage(runner)[0]
         if teacher.refreshes != done:
-            where = (f'epoch {runner.epoch}' if self._by_epoch else
-                     f'iteration {runner.iter} (refresh interval '
+            where = (f'epoch {runner.epoch}'
+                     if self._by_epoch else f'iteration {runner.iter} (refresh interval '
                      f'{self._iters})')
             raise ValueError(
                 f'PSKDHook: resuming at {where} needs the snapshot of '
                 f'{done} refreshes, but the checkpoint\'s {CHECKPOINT_KEY} '
                 f'has {teacher.refreshes}' +
-                ('' if self._loaded else
-                 ' (the checkpoint has none: not a PS-KD run\'s)'))
+                ('' if self._loaded else ' (the checkpoint has none: not a PS-KD run\'s)'))
 
     def before_train_iter(self,
                           runner,
@@ -129,8 +124,7 @@ class PSKDHook(Hook):
             self._refresh(runner)
 
     def _refresh(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         self._teacher(runner).refresh(model.student)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -138,6 +132,6 @@ class PSKDHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if CHECKPOINT_KEY in checkpoint:
-            self._teacher(runner).load_snapshot_state(
-                checkpoint[CHECKPOINT_KEY], f'checkpoint[{CHECKPOINT_KEY!r}]')
+            self._teacher(runner).load_snapshot_state(checkpoint[CHECKPOINT_KEY],
+                                                      f'checkpoint[{CHECKPOINT_KEY!r}]')
             self._loaded = True

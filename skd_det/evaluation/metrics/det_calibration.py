@@ -9,8 +9,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
-from skd_det.analysis.calibration import (NUM_BINS, aurc, calibration_bins,
-                                          calibration_summary, reliability_table)
+from skd_det.analysis.calibration import (NUM_BINS, aurc, calibration_bins, calibration_summary,
+                                          reliability_table)
 from skd_det.analysis.detection import IGNORED, TP, match_detections
 
 
@@ -35,8 +35,12 @@ class DetectionCalibrationMetric(BaseMetric):
     """
     default_prefix = 'calibration'
 
-    def __init__(self, iou_thr: float = 0.5, score_thr: float = 0., num_bins: int = NUM_BINS,
-                 out_dir: Optional[str] = None, collect_device: str = 'cpu',
+    def __init__(self,
+                 iou_thr: float = 0.5,
+                 score_thr: float = 0.,
+                 num_bins: int = NUM_BINS,
+                 out_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.iou_thr = iou_thr
@@ -71,8 +75,12 @@ class DetectionCalibrationMetric(BaseMetric):
         if self.out_dir:
             from skd_det.analysis.plotting import plot_reliability
             os.makedirs(self.out_dir, exist_ok=True)
-            plot_reliability(reliability_table(bins), summary['ece'],
-                             osp.join(self.out_dir, 'reliability_diagram.png'),
-                             f'Detection scores, correct = matched at IoU {self.iou_thr}')
-        return dict(ECE=summary['ece'], AURC=summary['aurc'], E_AURC=summary['eaurc'],
-                    num_dets=summary['num_samples'])
+            plot_reliability(
+                reliability_table(bins), summary['ece'],
+                osp.join(self.out_dir, 'reliability_diagram.png'),
+                f'Detection scores, correct = matched at IoU {self.iou_thr}')
+        return dict(
+            ECE=summary['ece'],
+            AURC=summary['aurc'],
+            E_AURC=summary['eaurc'],
+            num_dets=summary['num_samples'])

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
-from skd_det.analysis.calibration import (NUM_BINS, CalibrationHistogram,
-                                          calibration_summary, reliability_table)
+from skd_det.analysis.calibration import (NUM_BINS, CalibrationHistogram, calibration_summary,
+                                          reliability_table)
 from skd_det.analysis.segmentation import pixel_confidence
 
 
@@ -32,8 +32,11 @@ class SegCalibrationMetric(BaseMetric):
     """
     default_prefix = 'calibration'
 
-    def __init__(self, ignore_index: int = 255, num_bins: int = NUM_BINS,
-                 out_dir: Optional[str] = None, collect_device: str = 'cpu',
+    def __init__(self,
+                 ignore_index: int = 255,
+                 num_bins: int = NUM_BINS,
+                 out_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ignore_index = ignore_index
@@ -60,8 +63,12 @@ class SegCalibrationMetric(BaseMetric):
         if self.out_dir:
             from skd_det.analysis.plotting import plot_reliability
             os.makedirs(self.out_dir, exist_ok=True)
-            plot_reliability(reliability_table(bins), summary['ece'],
-                             osp.join(self.out_dir, 'reliability_diagram.png'),
-                             'Pixel confidence (probability of the predicted class)')
-        return dict(ECE=summary['ece'], AURC=summary['aurc'], E_AURC=summary['eaurc'],
-                    num_pixels=summary['num_samples'])
+            plot_reliability(
+                reliability_table(bins), summary['ece'],
+                osp.join(self.out_dir, 'reliability_diagram.png'),
+                'Pixel confidence (probability of the predicted class)')
+        return dict(
+            ECE=summary['ece'],
+            AURC=summary['aurc'],
+            E_AURC=summary['eaurc'],
+            num_pixels=summary['num_samples'])

@@ -42,32 +42,24 @@ class BlockTapEfficientNet(TorchvisionEfficientNet):
             ``norm_cfg``, ``drop_path_rate``, ``pretrained``).
     """
 
-    def __init__(self,
-                 out_blocks: Sequence[int],
-                 stem_act: bool = True,
-                 **kwargs) -> None:
+    def __init__(self, out_blocks: Sequence[int], stem_act: bool = True, **kwargs) -> None:
         if 'out_indices' in kwargs:
             raise ValueError('BlockTapEfficientNet takes out_blocks (block '
                              'indices), not out_indices')
         super().__init__(out_indices=(4, ), **kwargs)
         blocks = [b for stage in self.features[1:] for b in stage]
         out_blocks = tuple(int(i) for i in out_blocks)
-        if not out_blocks or sorted(set(out_blocks)) != list(
-                out_blocks) or not all(0 <= i < len(blocks)
-                                       for i in out_blocks):
-            raise ValueError(
-                f'BlockTapEfficientNet out_blocks must be increasing block '
-                f'indices in 0..{len(blocks) - 1} (EfficientNet-{self.arch} '
-                f'has {len(blocks)} blocks), got {out_blocks}')
+        if not out_blocks or sorted(
+                set(out_blocks)) != list(out_blocks) or not all(0 <= i < len(blocks)
+                                                                for i in out_blocks):
+            raise ValueError(f'BlockTapEfficientNet out_blocks must be increasing block '
+                             f'indices in 0..{len(blocks) - 1} (EfficientNet-{self.arch} '
+                             f'has {len(blocks)} blocks), got {out_blocks}')
         self.out_blocks = out_blocks
         self._drop_blocks_after(out_blocks[-1])
         self.stem_act = stem_act
-        self.out_channels: List[int] = [
-            blocks[i].out_channels for i in out_blocks
-        ]
-        self.strides: List[int] = [
-            self._block_strides()[i] for i in out_blocks
-        ]
+        self.out_channels: List[int] = [blocks[i].out_channels for i in out_blocks]
+        self.strides: List[int] = [self._block_strides()[i] for i in out_blocks]
 
     def _drop_blocks_after(self, last: int) -> None:
         """Keep the blocks up to ``last`` only (later ones would be

@@ -10,9 +10,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from torchvision.models import efficientnet
 from mmengine.registry import MODELS
 from torch import Tensor
+from torchvision.models import efficientnet
 
 __all__ = ['TorchvisionEfficientNet']
 
@@ -92,8 +92,8 @@ class TorchvisionEfficientNet(nn.Module):
             raise ValueError(f'EfficientNet arch must be one of {_ARCHS}, '
                              f'got {arch!r}')
         out_indices = tuple(int(i) for i in out_indices)
-        if not out_indices or sorted(set(out_indices)) != list(
-                out_indices) or not all(0 <= i <= 4 for i in out_indices):
+        if not out_indices or sorted(
+                set(out_indices)) != list(out_indices) or not all(0 <= i <= 4 for i in out_indices):
             raise ValueError(f'EfficientNet out_indices must be increasing '
                              f'levels in 0..4 (strides 2..32), got '
                              f'{out_indices}')
@@ -101,10 +101,9 @@ class TorchvisionEfficientNet(nn.Module):
             raise ValueError(f'EfficientNet frozen_stages must be in -1..4, '
                              f'got {frozen_stages}')
         if pretrained is not None and not osp.isfile(pretrained):
-            raise FileNotFoundError(
-                f'EfficientNet pretrained={pretrained!r}: no such file '
-                '(give a local torchvision EfficientNet checkpoint; nothing '
-                'is downloaded)')
+            raise FileNotFoundError(f'EfficientNet pretrained={pretrained!r}: no such file '
+                                    '(give a local torchvision EfficientNet checkpoint; nothing '
+                                    'is downloaded)')
         norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
             if norm_cfg is None else dict(norm_cfg)
         norm_type = str(norm_cfg.pop('type', 'BN')).lower()
@@ -130,17 +129,12 @@ class TorchvisionEfficientNet(nn.Module):
             norm_layer=partial(_NORMS[norm_type], **norm_cfg),
             last_channel=last_channel)
         self.features = net.features[:_LEVEL_END[max(out_indices)] + 1]
-        self.out_channels: List[int] = [
-            self._width(_LEVEL_END[i]) for i in out_indices
-        ]
+        self.out_channels: List[int] = [self._width(_LEVEL_END[i]) for i in out_indices]
         self.strides: List[int] = [2**(i + 1) for i in out_indices]
         self._freeze_stages()
 
     def _width(self, index: int) -> int:
-        convs = [
-            m for m in self.features[index].modules()
-            if isinstance(m, nn.Conv2d)
-        ]
+        convs = [m for m in self.features[index].modules() if isinstance(m, nn.Conv2d)]
         return convs[-1].out_channels
 
     def _freeze_stages(self) -> None:
@@ -156,10 +150,8 @@ class TorchvisionEfficientNet(nn.Module):
         otherwise, done at construction)."""
         if self.pretrained is None:
             return
-        ckpt = torch.load(
-            self.pretrained, map_location='cpu', weights_only=True)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
-                                                           dict) else None
+        ckpt = torch.load(self.pretrained, map_location='cpu', weights_only=True)
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
         if not isinstance(state, dict):
             raise TypeError(f'EfficientNet pretrained={self.pretrained!r} '
                             'holds no state dict')
@@ -167,11 +159,10 @@ class TorchvisionEfficientNet(nn.Module):
         state = {k: v for k, v in state.items() if k in own}
         missing = sorted(set(own) - set(state))
         if missing:
-            raise KeyError(
-                f'EfficientNet-{self.arch} pretrained={self.pretrained!r} '
-                f'lacks {len(missing)} of its {len(own)} entries, e.g. '
-                f'{missing[:3]} (expected torchvision efficientnet_'
-                f'{self.arch} keys features.*)')
+            raise KeyError(f'EfficientNet-{self.arch} pretrained={self.pretrained!r} '
+                           f'lacks {len(missing)} of its {len(own)} entries, e.g. '
+                           f'{missing[:3]} (expected torchvision efficientnet_'
+                           f'{self.arch} keys features.*)')
         self.load_state_dict(state)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

@@ -9,8 +9,8 @@ from mmengine.dist import get_rank
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from ...datasets.transforms.motion_blur import (KERNEL_TYPES, blur_tensor,
-                                                check_severity, random_kernel)
+from ...datasets.transforms.motion_blur import (KERNEL_TYPES, blur_tensor, check_severity,
+                                                random_kernel)
 
 #: Data-sample field holding the un-blurred (sharp) view of an image.
 SHARP_KEY = 'sharp_inputs'
@@ -22,11 +22,10 @@ def sharp_views(data_samples: Sequence, part: str) -> Tensor:
     the caller in the error raised when they are missing."""
     missing = [i for i, s in enumerate(data_samples) if SHARP_KEY not in s]
     if missing:
-        raise KeyError(
-            f"{part} needs each data sample's sharp view '{SHARP_KEY}' "
-            f'(missing in samples {missing}): add dict(type='
-            "'MotionBlurBatchAugment', keep_sharp=True) to the model's "
-            'data_preprocessor.batch_augments')
+        raise KeyError(f"{part} needs each data sample's sharp view '{SHARP_KEY}' "
+                       f'(missing in samples {missing}): add dict(type='
+                       "'MotionBlurBatchAugment', keep_sharp=True) to the model's "
+                       'data_preprocessor.batch_augments')
     return torch.stack([s.get(SHARP_KEY) for s in data_samples])
 
 
@@ -104,8 +103,7 @@ class MotionBlurBatchAugment(nn.Module):
             kernels.append(random_kernel(kind, severity, rng))
         return kernels
 
-    def forward(self, inputs: Tensor,
-                data_samples: list) -> Tuple[Tensor, list]:
+    def forward(self, inputs: Tensor, data_samples: list) -> Tuple[Tensor, list]:
         """Blur ``inputs`` (N, C, H, W); see the class docstring."""
         if self.keep_sharp:
             for img, sample in zip(inputs, data_samples):

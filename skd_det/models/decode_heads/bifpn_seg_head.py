@@ -41,20 +41,16 @@ class BiFPNSegHead(BaseDecodeHead):
     def __init__(self, in_channels: int, channels: int, **kwargs) -> None:
         kwargs.setdefault('in_index', 0)
         kwargs.setdefault('dropout_ratio', 0.0)
-        kwargs.setdefault('norm_cfg',
-                          dict(type='BN', eps=1e-4, momentum=0.997))
+        kwargs.setdefault('norm_cfg', dict(type='BN', eps=1e-4, momentum=0.997))
         kwargs.setdefault('act_cfg', dict(type='ReLU'))
         kwargs.setdefault('init_cfg', None)
         in_index = kwargs['in_index']
         if not isinstance(in_channels, int) or not isinstance(in_index, int):
-            raise ValueError(
-                'BiFPNSegHead classifies one level: in_channels and in_index '
-                f'must be ints, got {in_channels!r} and {in_index!r}')
+            raise ValueError('BiFPNSegHead classifies one level: in_channels and in_index '
+                             f'must be ints, got {in_channels!r} and {in_index!r}')
         super().__init__(in_channels, channels, **kwargs)
-        self.conv = _conv_norm_act(in_channels, channels, 3, self.norm_cfg,
-                                   self.act_cfg)
-        self.conv_seg = nn.Conv2d(
-            channels, self.out_channels, kernel_size=3, padding=1)
+        self.conv = _conv_norm_act(in_channels, channels, 3, self.norm_cfg, self.act_cfg)
+        self.conv_seg = nn.Conv2d(channels, self.out_channels, kernel_size=3, padding=1)
 
     def forward(self, inputs) -> Tensor:
         """Levels -> (N, num_classes, H_l, W_l) logits of level in_index."""

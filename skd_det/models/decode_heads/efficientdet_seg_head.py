@@ -13,8 +13,7 @@ __all__ = ['EfficientDetSegHead']
 
 def _up(in_channels: int, out_channels: int) -> nn.ConvTranspose2d:
     """3x3 stride-2 transposed conv ("SAME": 2x the input size)."""
-    return nn.ConvTranspose2d(
-        in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)
+    return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)
 
 
 @MODELS.register_module()
@@ -48,29 +47,23 @@ class EfficientDetSegHead(BaseDecodeHead):
             ``input_transform`` is always 'multiple_select'.
     """
 
-    def __init__(self, in_channels: Sequence[int], channels: int,
-                 **kwargs) -> None:
+    def __init__(self, in_channels: Sequence[int], channels: int, **kwargs) -> None:
         if kwargs.pop('input_transform', 'multiple_select') != \
                 'multiple_select':
             raise ValueError("EfficientDetSegHead takes the levels as they "
                              "are: input_transform must be 'multiple_select'")
         kwargs.setdefault('norm_cfg', dict(type='BN'))
         kwargs.setdefault('act_cfg', dict(type='Swish'))
-        super().__init__(
-            list(in_channels),
-            channels,
-            input_transform='multiple_select',
-            **kwargs)
+        super().__init__(list(in_channels), channels, input_transform='multiple_select', **kwargs)
         if len(self.in_channels) < 2:
             raise ValueError('EfficientDetSegHead needs >= 2 levels, got '
                              f'in_channels={self.in_channels}')
         widths = self.in_channels
         self.up_convs = nn.ModuleList(
-            _up(widths[-1] if i == len(widths) - 2 else channels +
-                widths[i + 1], channels) for i in range(len(widths) - 1))
+            _up(widths[-1] if i == len(widths) - 2 else channels + widths[i + 1], channels)
+            for i in range(len(widths) - 1))
         self.up_norms = nn.ModuleList(
-            build_norm_layer(self.norm_cfg, channels)[1]
-            for _ in range(len(widths) - 1))
+            build_norm_layer(self.norm_cfg, channels)[1] for _ in range(len(widths) - 1))
         self.act = build_activation_layer(self.act_cfg)
         self.conv_seg = _up(channels + widths[0], self.out_channels)
 

@@ -16,13 +16,8 @@ def _separable_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     """Depthwise 3x3 (no bias) -> pointwise 1x1 (with bias), as the official
     ``SeparableConv2D``; stride 1, so symmetric padding 1 is TF "SAME"."""
     return nn.Sequential(
-        nn.Conv2d(
-            in_channels,
-            in_channels,
-            3,
-            padding=1,
-            groups=in_channels,
-            bias=False), nn.Conv2d(in_channels, out_channels, 1))
+        nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels, bias=False),
+        nn.Conv2d(in_channels, out_channels, 1))
 
 
 @MODELS.register_module()
@@ -85,36 +80,32 @@ class EfficientDetHead(AnchorHead):
         super().__init__(
             num_classes,
             in_channels,
-            feat_channels=in_channels
-            if feat_channels is None else feat_channels,
+            feat_channels=in_channels if feat_channels is None else feat_channels,
             **kwargs)
         strides = self.prior_generator.strides
         if len(strides) != num_levels:
-            raise ValueError(
-                f'EfficientDetHead: num_levels={num_levels} but the anchor '
-                f'generator has {len(strides)} strides {list(strides)}')
+            raise ValueError(f'EfficientDetHead: num_levels={num_levels} but the anchor '
+                             f'generator has {len(strides)} strides {list(strides)}')
 
     def _norm(self) -> nn.Module:
         return build_norm_layer(self.norm_cfg, self.feat_channels)[1]
 
-    def _net(self, out_channels: int
-             ) -> Tuple[nn.ModuleList, nn.ModuleList, nn.Module]:
+    def _net(self, out_channels: int) -> Tuple[nn.ModuleList, nn.ModuleList, nn.Module]:
         """Shared separable convs, per-level BNs ``[level][conv]`` and the
         separable-conv predictor of one net."""
         widths = [self.in_channels] + [self.feat_channels] * self.stacked_convs
         convs = nn.ModuleList(
-            _separable_conv(widths[i], self.feat_channels)
-            for i in range(self.stacked_convs))
+            _separable_conv(widths[i], self.feat_channels) for i in range(self.stacked_convs))
         norms = nn.ModuleList(
             nn.ModuleList(self._norm() for _ in range(self.stacked_convs))
             for _ in range(self.num_levels))
         return convs, norms, _separable_conv(self.feat_channels, out_channels)
 
     def _init_layers(self) -> None:
-        self.cls_convs, self.cls_norms, self.cls_pred = self._net(
-            self.num_base_priors * self.cls_out_channels)
-        self.reg_convs, self.reg_norms, self.reg_pred = self._net(
-            self.num_base_priors * self.bbox_coder.encode_size)
+        self.cls_convs, self.cls_norms, self.cls_pred = self._net(self.num_base_priors *
+                                                                  self.cls_out_channels)
+        self.reg_convs, self.reg_norms, self.reg_pred = self._net(self.num_base_priors *
+                                                                  self.bbox_coder.encode_size)
         self.act = nn.SiLU()
 
     def init_weights(self) -> None:
@@ -125,17 +116,16 @@ class EfficientDetHead(AnchorHead):
                 nn.init.normal_(m.weight, std=0.01)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-        nn.init.constant_(self.cls_pred[-1].bias,
-                          -math.log((1 - self.prior_prob) / self.prior_prob))
+        nn.init.constant_(self.cls_pred[-1].bias, -math.log(
+            (1 - self.prior_prob) / self.prior_prob))
 
-    def _run(self, x: Tensor, level: int, convs: nn.ModuleList,
-             norms: nn.ModuleList, pred: nn.Module) -> Tensor:
+    def _run(self, x: Tensor, level: int, convs: nn.ModuleList, norms: nn.ModuleList,
+             pred: nn.Module) -> Tensor:
         for conv, norm in zip(convs, norms[level]):
             x = self.act(norm(conv(x)))
         return pred(x)
 
-    def forward(self, x: Sequence[Tensor]) -> Tuple[List[Tensor],
-                                                    List[Tensor]]:
+    def forward(self, x: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
         """Levels (N, in_channels, H_l, W_l) -> (cls_scores, bbox_preds),
         lists over levels of (N, A*K, H_l, W_l) and (N, A*4, H_l, W_l)."""
         if len(x) != self.num_levels:
@@ -143,10 +133,6 @@ class EfficientDetHead(AnchorHead):
                              f'levels, got {len(x)}')
         cls_scores, bbox_preds = [], []
         for level, feat in enumerate(x):
-            cls_scores.append(
-                self._run(feat, level, self.cls_convs, self.cls_norms,
-                          self.cls_pred))
-            bbox_preds.append(
-                self._run(feat, level, self.reg_convs, self.reg_norms,
-                          self.reg_pred))
+            cls_scores.append(self._run(feat, level, self.cls_convs, self.cls_norms, self.cls_pred))
+            bbox_preds.append(self._run(feat, level, self.reg_convs, self.reg_norms, self.reg_pred))
         return cls_scores, bbox_preds

@@ -29,9 +29,8 @@ MAX_STRIDE = 128
 def efficientdet_scaling(compound_coef: int) -> dict:
     """The row of :data:`EFFICIENTDET_SCALING` for ``compound_coef``."""
     if compound_coef not in EFFICIENTDET_SCALING:
-        raise ValueError(
-            f'EfficientDet compound_coef={compound_coef!r} is unknown; '
-            f'EfficientDet-D0..D7 have {sorted(EFFICIENTDET_SCALING)}')
+        raise ValueError(f'EfficientDet compound_coef={compound_coef!r} is unknown; '
+                         f'EfficientDet-D0..D7 have {sorted(EFFICIENTDET_SCALING)}')
     return dict(EFFICIENTDET_SCALING[compound_coef])
 
 
@@ -76,8 +75,7 @@ class EfficientDet(SingleStageDetector):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        scaling = None if compound_coef is None else efficientdet_scaling(
-            compound_coef)
+        scaling = None if compound_coef is None else efficientdet_scaling(compound_coef)
         if input_size is None:
             if scaling is None:
                 raise ValueError('EfficientDet needs input_size when '
@@ -85,9 +83,8 @@ class EfficientDet(SingleStageDetector):
             input_size = scaling['input_size']
         if not isinstance(input_size, int) or input_size <= 0 or \
                 input_size % MAX_STRIDE:
-            raise ValueError(
-                f'EfficientDet input_size={input_size!r} must be a positive '
-                f'multiple of {MAX_STRIDE} (the stride of P7)')
+            raise ValueError(f'EfficientDet input_size={input_size!r} must be a positive '
+                             f'multiple of {MAX_STRIDE} (the stride of P7)')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -109,19 +106,17 @@ class EfficientDet(SingleStageDetector):
                             f'{type(neck).__name__}')
         widths = list(getattr(backbone, 'out_channels', []))
         if list(neck.in_channels) != widths:
-            raise ValueError(
-                f'EfficientDet: neck.in_channels={list(neck.in_channels)} '
-                f'({len(neck.in_channels)} levels) does not match the '
-                f'backbone {type(backbone).__name__} outputs: {len(widths)} '
-                f'levels of {widths} channels (out_indices='
-                f'{getattr(backbone, "out_indices", "?")})')
+            raise ValueError(f'EfficientDet: neck.in_channels={list(neck.in_channels)} '
+                             f'({len(neck.in_channels)} levels) does not match the '
+                             f'backbone {type(backbone).__name__} outputs: {len(widths)} '
+                             f'levels of {widths} channels (out_indices='
+                             f'{getattr(backbone, "out_indices", "?")})')
         strides = list(head.prior_generator.strides)
         outs = list(neck.out_channels)
         if len(outs) != len(strides) or set(outs) != {head.in_channels}:
-            raise ValueError(
-                f'EfficientDet: the neck gives {len(outs)} levels of {outs} '
-                f'channels, the head takes {len(strides)} levels (anchor '
-                f'strides {strides}) of {head.in_channels} channels')
+            raise ValueError(f'EfficientDet: the neck gives {len(outs)} levels of {outs} '
+                             f'channels, the head takes {len(strides)} levels (anchor '
+                             f'strides {strides}) of {head.in_channels} channels')
 
     def _check_scaling(self, phi: int, scaling: dict) -> None:
         got = dict(
@@ -132,8 +127,7 @@ class EfficientDet(SingleStageDetector):
             head_convs=self.bbox_head.stacked_convs)
         wrong = {k: v for k, v in got.items() if v != scaling[k]}
         if wrong:
-            raise ValueError(
-                f'EfficientDet compound_coef={phi} is {scaling}, but the '
-                f'config gives {wrong} (backbone.arch, neck.out_channels, '
-                'neck.num_repeats, bbox_head.stacked_convs, input_size); '
-                'use compound_coef=None for a custom scaling')
+            raise ValueError(f'EfficientDet compound_coef={phi} is {scaling}, but the '
+                             f'config gives {wrong} (backbone.arch, neck.out_channels, '
+                             'neck.num_repeats, bbox_head.stacked_convs, input_size); '
+                             'use compound_coef=None for a custom scaling')

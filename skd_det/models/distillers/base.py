@@ -50,9 +50,8 @@ def student_state_dict(state_dict: Mapping[str, Any]) -> 'OrderedDict[str, Any]'
     """The student's weights in a wrapper's state dict, ``student.`` removed
     from their keys (empty when there are none): what the plain base model
     loads."""
-    return OrderedDict((k[len(STUDENT_PREFIX):], v)
-                       for k, v in state_dict.items()
-                       if k.startswith(STUDENT_PREFIX))
+    return OrderedDict(
+        (k[len(STUDENT_PREFIX):], v) for k, v in state_dict.items() if k.startswith(STUDENT_PREFIX))
 
 
 @dataclass
@@ -126,9 +125,8 @@ class BaseSelfTeacher(BaseModule):
         with torch.random.fork_rng():
             super().init_weights()
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """Compute the teacher's task losses and the distillation pairs.
 
         Args:
@@ -199,9 +197,7 @@ class SelfDistillMixin:
         # see BaseSelfTeacher.init_weights
         with torch.random.fork_rng():
             self.teacher = registry.build(
-                teacher,
-                default_args=dict(
-                    student=self.student, student_cfg=student_cfg))
+                teacher, default_args=dict(student=self.student, student_cfg=student_cfg))
         if not isinstance(self.teacher, BaseSelfTeacher):
             raise TypeError(f'teacher must build a BaseSelfTeacher, got '
                             f'{type(self.teacher).__name__}')
@@ -211,10 +207,9 @@ class SelfDistillMixin:
             self.distill_losses[name] = registry.build(cfg)
         for name, key in self.teacher.replaced_losses.items():
             if name not in self.distill_losses:
-                raise ValueError(
-                    f'{type(self.teacher).__name__} replaces the student\'s '
-                    f'{key} by distill.{name}; configure '
-                    f'distill_losses.{name}')
+                raise ValueError(f'{type(self.teacher).__name__} replaces the student\'s '
+                                 f'{key} by distill.{name}; configure '
+                                 f'distill_losses.{name}')
         self.distill_weight_scale = 1.0
 
     def _check_student(self, student: nn.Module) -> None:
@@ -224,10 +219,9 @@ class SelfDistillMixin:
     def _check_distill_loss(self, name: str, cfg: dict) -> None:
         pairs = type(self.teacher).distill_pairs
         if name not in pairs:
-            raise ValueError(
-                f'distill_losses.{name}: {type(self.teacher).__name__} '
-                f'produces the distillation pairs {list(pairs)}; name each '
-                'distillation loss after one of them')
+            raise ValueError(f'distill_losses.{name}: {type(self.teacher).__name__} '
+                             f'produces the distillation pairs {list(pairs)}; name each '
+                             'distillation loss after one of them')
         if not isinstance(cfg, dict) or 'type' not in cfg:
             raise TypeError(f'distill_losses.{name} must be a loss config '
                             f'dict with a type, got {cfg!r}')
@@ -236,13 +230,12 @@ class SelfDistillMixin:
             raise ValueError(f'distill_losses.{name}.loss_weight must be a '
                              f'number >= 0, got {weight!r}')
 
-    def _merge_losses(self, student_losses: dict, inputs: Tensor,
-                      data_samples: Sequence,
+    def _merge_losses(self, student_losses: dict, inputs: Tensor, data_samples: Sequence,
                       student_outs: StudentOutputs) -> dict:
         """Run the teacher part and return student, ``teacher.`` and
         ``distill.`` losses in one dict."""
-        teacher_losses, pairs = self.teacher.loss_and_targets(
-            self.student, inputs, data_samples, student_outs)
+        teacher_losses, pairs = self.teacher.loss_and_targets(self.student, inputs, data_samples,
+                                                              student_outs)
         weight = self.teacher.student_loss_weight
         losses = dict(student_losses) if weight == 1.0 else {
             k: _scale(v, weight) if 'loss' in k else v
@@ -250,19 +243,14 @@ class SelfDistillMixin:
         }
         for key in self.teacher.replaced_losses.values():
             if key not in losses:
-                raise KeyError(
-                    f'{type(self.teacher).__name__} replaces the student '
-                    f'loss {key!r}, which the student does not compute (its '
-                    f'losses: {sorted(student_losses)})')
+                raise KeyError(f'{type(self.teacher).__name__} replaces the student '
+                               f'loss {key!r}, which the student does not compute (its '
+                               f'losses: {sorted(student_losses)})')
             del losses[key]
-        losses.update({
-            TEACHER_PREFIX + k: v
-            for k, v in teacher_losses.items()
-        })
+        losses.update({TEACHER_PREFIX + k: v for k, v in teacher_losses.items()})
         for name, loss_fn in self.distill_losses.items():
             pair = pairs[name]
-            loss = sum(loss_fn(**p) for p in pair) if isinstance(
-                pair, list) else loss_fn(**pair)
+            loss = sum(loss_fn(**p) for p in pair) if isinstance(pair, list) else loss_fn(**pair)
             losses[DISTILL_PREFIX + name] = loss * self.distill_weight_scale
         return losses
 
@@ -275,11 +263,9 @@ def _scale(value, weight: float):
     return value * weight
 
 
-def resolve_data_preprocessor(
-        student: dict, data_preprocessor: Optional[dict]) -> Optional[dict]:
+def resolve_data_preprocessor(student: dict, data_preprocessor: Optional[dict]) -> Optional[dict]:
     """The wrapper's data preprocessor config: the given one, else a copy of
     the student's (None if it has none, as the student itself would use)."""
     if data_preprocessor is not None:
         return data_preprocessor
-    return copy.deepcopy(student.get('data_preprocessor')) if isinstance(
-        student, dict) else None
+    return copy.deepcopy(student.get('data_preprocessor')) if isinstance(student, dict) else None

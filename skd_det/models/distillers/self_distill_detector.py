@@ -2,8 +2,7 @@
 from typing import List, Tuple, Union
 
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
-from mmdet.models.detectors import (BaseDetector, SingleStageDetector,
-                                    TwoStageDetector)
+from mmdet.models.detectors import BaseDetector, SingleStageDetector, TwoStageDetector
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
@@ -68,8 +67,7 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
-            data_preprocessor=resolve_data_preprocessor(
-                student, data_preprocessor),
+            data_preprocessor=resolve_data_preprocessor(student, data_preprocessor),
             init_cfg=init_cfg)
         self._init_self_distill(MODELS, student, teacher, distill_losses)
 
@@ -79,54 +77,44 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
             self._check_two_stage(student)
             return
         ok = (
-            isinstance(student, SingleStageDetector)
-            and cls.loss is SingleStageDetector.loss
+            isinstance(student, SingleStageDetector) and cls.loss is SingleStageDetector.loss
             and cls.extract_feat is SingleStageDetector.extract_feat
             and isinstance(getattr(student, 'bbox_head', None), BaseDenseHead)
             and type(student.bbox_head).loss is BaseDenseHead.loss)
         if not ok:
-            raise TypeError(
-                f'SelfDistillDetector wraps single-stage detectors with a '
-                f'dense head and mmdet\'s standard loss (RetinaNet, FCOS, '
-                f'ATSS, GFL, YOLOX, ...) and two-stage detectors with an RPN '
-                f'and a standard RoI head (Faster R-CNN, Mask R-CNN); the '
-                f'student {cls.__name__} is neither (DETR-like detectors are '
-                f'not supported)')
+            raise TypeError(f'SelfDistillDetector wraps single-stage detectors with a '
+                            f'dense head and mmdet\'s standard loss (RetinaNet, FCOS, '
+                            f'ATSS, GFL, YOLOX, ...) and two-stage detectors with an RPN '
+                            f'and a standard RoI head (Faster R-CNN, Mask R-CNN); the '
+                            f'student {cls.__name__} is neither (DETR-like detectors are '
+                            f'not supported)')
 
     @staticmethod
     def _check_two_stage(student) -> None:
         name = type(student).__name__
         if (type(student).loss is not TwoStageDetector.loss
-                or type(student).extract_feat
-                is not TwoStageDetector.extract_feat):
-            raise TypeError(
-                f'SelfDistillDetector: the two-stage student {name} '
-                f'overrides loss() or extract_feat(); only mmdet\'s '
-                f'TwoStageDetector steps are supported')
+                or type(student).extract_feat is not TwoStageDetector.extract_feat):
+            raise TypeError(f'SelfDistillDetector: the two-stage student {name} '
+                            f'overrides loss() or extract_feat(); only mmdet\'s '
+                            f'TwoStageDetector steps are supported')
         rpn = getattr(student, 'rpn_head', None)
         if not (isinstance(rpn, BaseDenseHead)
-                and type(rpn).loss_and_predict is
-                BaseDenseHead.loss_and_predict):
-            raise TypeError(
-                f'SelfDistillDetector: student.rpn_head of {name} must be a '
-                f'dense head with mmdet\'s loss_and_predict, got '
-                f'{type(rpn).__name__}')
+                and type(rpn).loss_and_predict is BaseDenseHead.loss_and_predict):
+            raise TypeError(f'SelfDistillDetector: student.rpn_head of {name} must be a '
+                            f'dense head with mmdet\'s loss_and_predict, got '
+                            f'{type(rpn).__name__}')
         roi = getattr(student, 'roi_head', None)
         if getattr(roi, 'bbox_head', None) is None:
-            raise TypeError(
-                f'SelfDistillDetector: student.roi_head.bbox_head is missing '
-                f'({name} with roi_head {type(roi).__name__}); the wrapper '
-                f'needs a standard RoI head with a bbox_head')
-        if not isinstance(roi, StandardRoIHead) or type(
-                roi).loss is not StandardRoIHead.loss:
-            raise TypeError(
-                f'SelfDistillDetector: student.roi_head must be a '
-                f'StandardRoIHead with its own loss() (Faster/Mask R-CNN); '
-                f'{name} has {type(roi).__name__} (cascade-like heads are '
-                f'not supported)')
+            raise TypeError(f'SelfDistillDetector: student.roi_head.bbox_head is missing '
+                            f'({name} with roi_head {type(roi).__name__}); the wrapper '
+                            f'needs a standard RoI head with a bbox_head')
+        if not isinstance(roi, StandardRoIHead) or type(roi).loss is not StandardRoIHead.loss:
+            raise TypeError(f'SelfDistillDetector: student.roi_head must be a '
+                            f'StandardRoIHead with its own loss() (Faster/Mask R-CNN); '
+                            f'{name} has {type(roi).__name__} (cascade-like heads are '
+                            f'not supported)')
 
-    def loss(self, batch_inputs: Tensor,
-             batch_data_samples: SampleList) -> dict:
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
         """Student losses + ``teacher.*`` + ``distill.*`` losses.
 
         Args:
@@ -138,15 +126,12 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
         """
         student = self.student
         backbone_feats = student.backbone(batch_inputs)
-        feats = student.neck(
-            backbone_feats) if student.with_neck else backbone_feats
-        gt_instances, gt_instances_ignore, img_metas = unpack_gt_instances(
-            batch_data_samples)
+        feats = student.neck(backbone_feats) if student.with_neck else backbone_feats
+        gt_instances, gt_instances_ignore, img_metas = unpack_gt_instances(batch_data_samples)
         loss_inputs = (gt_instances, img_metas, gt_instances_ignore)
         rois = None
         if isinstance(student, TwoStageDetector):
-            losses, head_outs, rois = two_stage_loss(student, feats,
-                                                     loss_inputs)
+            losses, head_outs, rois = two_stage_loss(student, feats, loss_inputs)
         else:
             head_outs = student.bbox_head(feats)
             losses = student.bbox_head.loss_by_feat(*head_outs, *loss_inputs)
@@ -156,25 +141,21 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
             head_outs=head_outs,
             loss_inputs=loss_inputs,
             rois=rois)
-        return self._merge_losses(losses, batch_inputs, batch_data_samples,
-                                  outs)
+        return self._merge_losses(losses, batch_inputs, batch_data_samples, outs)
 
     def predict(self,
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """The student's predictions (the teacher part is not run)."""
-        return self.student.predict(
-            batch_inputs, batch_data_samples, rescale=rescale)
+        return self.student.predict(batch_inputs, batch_data_samples, rescale=rescale)
 
     def _forward(self,
                  batch_inputs: Tensor,
-                 batch_data_samples: OptSampleList = None
-                 ) -> Tuple[List[Tensor]]:
+                 batch_data_samples: OptSampleList = None) -> Tuple[List[Tensor]]:
         """The student's raw head outputs."""
         return self.student._forward(batch_inputs, batch_data_samples)
 
-    def extract_feat(self, batch_inputs: Tensor) -> Union[Tuple[Tensor],
-                                                           List[Tensor]]:
+    def extract_feat(self, batch_inputs: Tensor) -> Union[Tuple[Tensor], List[Tensor]]:
         """The student's features."""
         return self.student.extract_feat(batch_inputs)

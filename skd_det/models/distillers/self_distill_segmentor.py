@@ -4,8 +4,8 @@ from typing import List
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors import BaseSegmentor, EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         OptSampleList, SampleList, add_prefix)
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList,
+                         add_prefix)
 from torch import Tensor
 
 from .base import SelfDistillMixin, StudentOutputs, resolve_data_preprocessor
@@ -49,8 +49,7 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
-            data_preprocessor=resolve_data_preprocessor(
-                student, data_preprocessor),
+            data_preprocessor=resolve_data_preprocessor(student, data_preprocessor),
             init_cfg=init_cfg)
         self._init_self_distill(MODELS, student, teacher, distill_losses)
 
@@ -58,17 +57,14 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
         cls = type(student)
         head = getattr(student, 'decode_head', None)
         ok = (
-            isinstance(student, EncoderDecoder)
-            and cls.loss is EncoderDecoder.loss
+            isinstance(student, EncoderDecoder) and cls.loss is EncoderDecoder.loss
             and cls.extract_feat is EncoderDecoder.extract_feat
-            and isinstance(head, BaseDecodeHead)
-            and type(head).loss is BaseDecodeHead.loss)
+            and isinstance(head, BaseDecodeHead) and type(head).loss is BaseDecodeHead.loss)
         if not ok:
-            raise TypeError(
-                f'SelfDistillSegmentor wraps EncoderDecoder segmentors with '
-                f'one decode head and mmseg\'s standard loss (FCN, PSPNet, '
-                f'DeepLabV3, UPerNet, ...); the student {cls.__name__} is not '
-                f'one (CascadeEncoderDecoder and others are not supported)')
+            raise TypeError(f'SelfDistillSegmentor wraps EncoderDecoder segmentors with '
+                            f'one decode head and mmseg\'s standard loss (FCN, PSPNet, '
+                            f'DeepLabV3, UPerNet, ...); the student {cls.__name__} is not '
+                            f'one (CascadeEncoderDecoder and others are not supported)')
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Student losses + ``teacher.*`` + ``distill.*`` losses.
@@ -82,15 +78,11 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
         """
         student = self.student
         backbone_feats = student.backbone(inputs)
-        feats = student.neck(
-            backbone_feats) if student.with_neck else backbone_feats
+        feats = student.neck(backbone_feats) if student.with_neck else backbone_feats
         seg_logits = student.decode_head(feats)
-        losses = add_prefix(
-            student.decode_head.loss_by_feat(seg_logits, data_samples),
-            'decode')
+        losses = add_prefix(student.decode_head.loss_by_feat(seg_logits, data_samples), 'decode')
         if student.with_auxiliary_head:
-            losses.update(
-                student._auxiliary_head_forward_train(feats, data_samples))
+            losses.update(student._auxiliary_head_forward_train(feats, data_samples))
         outs = StudentOutputs(
             backbone_feats=backbone_feats,
             feats=feats,
@@ -98,15 +90,11 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
             loss_inputs=(data_samples, ))
         return self._merge_losses(losses, inputs, data_samples, outs)
 
-    def predict(self,
-                inputs: Tensor,
-                data_samples: OptSampleList = None) -> SampleList:
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         """The student's predictions (the teacher part is not run)."""
         return self.student.predict(inputs, data_samples)
 
-    def _forward(self,
-                 inputs: Tensor,
-                 data_samples: OptSampleList = None) -> Tensor:
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None) -> Tensor:
         """The student's raw decode-head logits."""
         return self.student._forward(inputs, data_samples)
 
@@ -114,7 +102,6 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
         """The student's features."""
         return self.student.extract_feat(inputs)
 
-    def encode_decode(self, inputs: Tensor,
-                      batch_img_metas: List[dict]) -> Tensor:
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """The student's logits at input size."""
         return self.student.encode_decode(inputs, batch_img_metas)

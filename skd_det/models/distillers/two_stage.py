@@ -49,8 +49,7 @@ def rpn_loss(rpn_head: nn.Module,
              feats: Sequence[Tensor],
              loss_inputs: tuple,
              proposal_cfg: Optional[Any] = None,
-             with_proposals: bool = True
-             ) -> Tuple[Dict[str, Any], tuple, Optional[list]]:
+             with_proposals: bool = True) -> Tuple[Dict[str, Any], tuple, Optional[list]]:
     """``BaseDenseHead.loss_and_predict`` of an RPN as
     ``TwoStageDetector.loss`` calls it: class-agnostic targets (every label
     0), loss keys prefixed ``rpn_`` where they lack it.
@@ -78,13 +77,12 @@ def rpn_loss(rpn_head: nn.Module,
         if 'loss' in key and 'rpn' not in key:
             losses[f'rpn_{key}'] = losses.pop(key)
     proposals = rpn_head.predict_by_feat(
-        *outs, batch_img_metas=img_metas,
-        cfg=proposal_cfg) if with_proposals else None
+        *outs, batch_img_metas=img_metas, cfg=proposal_cfg) if with_proposals else None
     return losses, outs, proposals
 
 
-def sample_rois(roi_head: nn.Module, feats: Sequence[Tensor],
-                proposals: list, loss_inputs: tuple) -> list:
+def sample_rois(roi_head: nn.Module, feats: Sequence[Tensor], proposals: list,
+                loss_inputs: tuple) -> list:
     """The assigner and sampler loop of ``StandardRoIHead.loss``: one
     ``SamplingResult`` per image (``proposals`` get their ``bboxes`` renamed
     ``priors``, as there)."""
@@ -92,20 +90,15 @@ def sample_rois(roi_head: nn.Module, feats: Sequence[Tensor],
     results = []
     for i, proposal in enumerate(proposals):
         proposal.priors = proposal.pop('bboxes')
-        assign_result = roi_head.bbox_assigner.assign(proposal,
-                                                      gt_instances[i],
-                                                      gt_ignore[i])
+        assign_result = roi_head.bbox_assigner.assign(proposal, gt_instances[i], gt_ignore[i])
         results.append(
             roi_head.bbox_sampler.sample(
-                assign_result,
-                proposal,
-                gt_instances[i],
+                assign_result, proposal, gt_instances[i],
                 feats=[level[i][None] for level in feats]))
     return results
 
 
-def roi_loss(roi_head: nn.Module, feats: Sequence[Tensor],
-             sampling_results: list,
+def roi_loss(roi_head: nn.Module, feats: Sequence[Tensor], sampling_results: list,
              gt_instances: list) -> Tuple[Dict[str, Any], dict]:
     """The losses of ``StandardRoIHead.loss`` after sampling: the box head's
     (``bbox_loss``), then the mask head's if there is one.
@@ -117,8 +110,7 @@ def roi_loss(roi_head: nn.Module, feats: Sequence[Tensor],
     bbox_results = roi_head.bbox_loss(feats, sampling_results)
     losses = dict(bbox_results['loss_bbox'])
     if roi_head.with_mask:
-        mask_results = roi_head.mask_loss(feats, sampling_results,
-                                          bbox_results['bbox_feats'],
+        mask_results = roi_head.mask_loss(feats, sampling_results, bbox_results['bbox_feats'],
                                           gt_instances)
         losses.update(mask_results['loss_mask'])
     return losses, bbox_results
@@ -127,14 +119,13 @@ def roi_loss(roi_head: nn.Module, feats: Sequence[Tensor],
 def _rois(sampling_results: list) -> Tensor:
     """mmdet's ``bbox2roi`` of the sampled RoIs: (R, 5), image index first."""
     return torch.cat([
-        torch.cat([res.priors.new_full((len(res.priors), 1), i), res.priors],
-                  dim=1) for i, res in enumerate(sampling_results)
+        torch.cat([res.priors.new_full((len(res.priors), 1), i), res.priors], dim=1)
+        for i, res in enumerate(sampling_results)
     ])
 
 
 def two_stage_loss(detector: nn.Module, feats: Sequence[Tensor],
-                   loss_inputs: tuple
-                   ) -> Tuple[Dict[str, Any], tuple, RoIOutputs]:
+                   loss_inputs: tuple) -> Tuple[Dict[str, Any], tuple, RoIOutputs]:
     """``TwoStageDetector.loss`` after ``extract_feat``, on ``feats``: RPN
     losses and proposals (``train_cfg.rpn_proposal``), RoI sampling, RoI
     head losses.
@@ -144,14 +135,12 @@ def two_stage_loss(detector: nn.Module, feats: Sequence[Tensor],
         ``loss_rpn_bbox``, ``loss_cls``, ``acc``, ``loss_bbox``, ...), the
         RPN head's outputs and the second stage's outputs.
     """
-    proposal_cfg = detector.train_cfg.get('rpn_proposal',
-                                          detector.test_cfg.rpn)
+    proposal_cfg = detector.train_cfg.get('rpn_proposal', detector.test_cfg.rpn)
     losses, rpn_outs, proposals = rpn_loss(
         detector.rpn_head, feats, loss_inputs, proposal_cfg=proposal_cfg)
     roi_head = detector.roi_head
     sampling_results = sample_rois(roi_head, feats, proposals, loss_inputs)
-    roi_losses, bbox_results = roi_loss(roi_head, feats, sampling_results,
-                                        loss_inputs[0])
+    roi_losses, bbox_results = roi_loss(roi_head, feats, sampling_results, loss_inputs[0])
     losses.update(roi_losses)
     return losses, rpn_outs, RoIOutputs(
         proposals=proposals,

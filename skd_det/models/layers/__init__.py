@@ -1,8 +1,8 @@
 # Copyright (c) skd_det contributors.
-from .lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper, LGDLabelEncoder,
-                  LGDRelationAdapter, LGDStudentAdapter)
+from .lgd import (LGDAppearanceEncoder, LGDKnowledgeMapper, LGDLabelEncoder, LGDRelationAdapter,
+                  LGDStudentAdapter)
 
 __all__ = [
-    'LGDLabelEncoder', 'LGDAppearanceEncoder', 'LGDRelationAdapter',
-    'LGDKnowledgeMapper', 'LGDStudentAdapter'
+    'LGDLabelEncoder', 'LGDAppearanceEncoder', 'LGDRelationAdapter', 'LGDKnowledgeMapper',
+    'LGDStudentAdapter'
 ]

@@ -37,15 +37,13 @@ def _linear_ln_relu(in_dims: int, out_dims: int) -> nn.Sequential:
     authors' label encoder (1x1 ``Conv1d`` there, a linear map per
     object)."""
     return nn.Sequential(
-        nn.Linear(in_dims, out_dims),
-        nn.LayerNorm(out_dims, elementwise_affine=False),
+        nn.Linear(in_dims, out_dims), nn.LayerNorm(out_dims, elementwise_affine=False),
         nn.ReLU(inplace=True))
 
 
 def _mlp(dims: Sequence[int]) -> nn.Sequential:
     """:func:`_linear_ln_relu` layers ``dims[0] -> ... -> dims[-1]``."""
-    return nn.Sequential(
-        *[_linear_ln_relu(a, b) for a, b in zip(dims, dims[1:])])
+    return nn.Sequential(*[_linear_ln_relu(a, b) for a, b in zip(dims, dims[1:])])
 
 
 def _conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -60,8 +58,7 @@ def _group_norm(channels: int) -> nn.GroupNorm:
 def image_index(counts: Sequence[int], device=None) -> Tensor:
     """(M,) image of each concatenated object: ``[0]*counts[0] + [1]*...``."""
     return torch.repeat_interleave(
-        torch.arange(len(counts), device=device),
-        torch.as_tensor(list(counts), device=device))
+        torch.arange(len(counts), device=device), torch.as_tensor(list(counts), device=device))
 
 
 def block_diagonal_mask(counts: Sequence[int], device=None) -> Tensor:
@@ -77,8 +74,7 @@ def max_per_image(x: Tensor, counts: Sequence[int]) -> Tensor:
     return torch.stack([part.max(0).values for part in x.split(list(counts))])
 
 
-def box_cell_masks(boxes: Tensor, size: Tuple[int, int],
-                   pad_shape: Tuple[int, int]) -> Tensor:
+def box_cell_masks(boxes: Tensor, size: Tuple[int, int], pad_shape: Tuple[int, int]) -> Tensor:
     """The authors' box -> cells rule, as (M, H*W) 0/1 floats.
 
     With ``r_x = W / W_pad`` and ``r_y = H / H_pad`` (feature size over the
@@ -106,12 +102,10 @@ def box_cell_masks(boxes: Tensor, size: Tuple[int, int],
     ys = boxes[:, 1::2] * (h / pad_shape[0])
     in_cols = (cols >= xs[:, :1]) & (cols <= xs[:, 1:])
     in_rows = (rows >= ys[:, :1]) & (rows <= ys[:, 1:])
-    return (in_rows[:, :, None] & in_cols[:, None, :]).flatten(1).to(
-        boxes.dtype)
+    return (in_rows[:, :, None] & in_cols[:, None, :]).flatten(1).to(boxes.dtype)
 
 
-def box_overlap_masks(boxes: Tensor, size: Tuple[int, int],
-                      pad_shape: Tuple[int, int]) -> Tensor:
+def box_overlap_masks(boxes: Tensor, size: Tuple[int, int], pad_shape: Tuple[int, int]) -> Tensor:
     """An alternative to :func:`box_cell_masks` (not the authors'): the
     cells a box overlaps, at least one.
 
@@ -136,8 +130,7 @@ def box_overlap_masks(boxes: Tensor, size: Tuple[int, int],
     rows = torch.arange(h, device=boxes.device, dtype=boxes.dtype)
     in_cols = (cols >= x0[:, None]) & (cols < x1[:, None])
     in_rows = (rows >= y0[:, None]) & (rows < y1[:, None])
-    return (in_rows[:, :, None] & in_cols[:, None, :]).flatten(1).to(
-        boxes.dtype)
+    return (in_rows[:, :, None] & in_cols[:, None, :]).flatten(1).to(boxes.dtype)
 
 
 class _SpatialTransform(nn.Module):
@@ -212,11 +205,9 @@ class LGDLabelEncoder(BaseModule):
         self.fuse = _linear_ln_relu(64 + 1024, embed_dims)
         self.canonical_proj = _linear_ln_relu(embed_dims, embed_dims)
 
-    def build_objects(self, bboxes: Sequence[Tensor],
-                      labels: Sequence[Tensor],
+    def build_objects(self, bboxes: Sequence[Tensor], labels: Sequence[Tensor],
                       img_shapes: Sequence[Tuple[int, int]],
-                      pad_shape: Tuple[int, int]
-                      ) -> Tuple[Tensor, Tensor, List[int]]:
+                      pad_shape: Tuple[int, int]) -> Tuple[Tensor, Tensor, List[int]]:
         """The objects of a batch: descriptors, boxes, counts per image.
 
         Per image of size (H, W) (``img_shape``) in a batch padded to
@@ -256,14 +247,11 @@ class LGDLabelEncoder(BaseModule):
         descriptors, boxes, counts = [], [], []
         for box, label, (h, w) in zip(bboxes, labels, img_shapes):
             label = label.long()
-            if label.numel() and (int(label.min()) < 0 or
-                                  int(label.max()) >= self.num_classes):
-                raise ValueError(
-                    f'LGDLabelEncoder: ground-truth labels must lie in '
-                    f'[0, {self.num_classes}) (label_encoder.num_classes), '
-                    f'got {sorted(set(label.tolist()))}')
-            box = torch.minimum(box.float().clamp(min=0),
-                                box.new_tensor([w, h, w, h]).float())
+            if label.numel() and (int(label.min()) < 0 or int(label.max()) >= self.num_classes):
+                raise ValueError(f'LGDLabelEncoder: ground-truth labels must lie in '
+                                 f'[0, {self.num_classes}) (label_encoder.num_classes), '
+                                 f'got {sorted(set(label.tolist()))}')
+            box = torch.minimum(box.float().clamp(min=0), box.new_tensor([w, h, w, h]).float())
             keep = (box[:, 2] > box[:, 0]) & (box[:, 3] > box[:, 1])
             box, label = box[keep], label[keep]
             onehot = F.one_hot(label, self.num_classes).to(box.dtype)
@@ -274,11 +262,9 @@ class LGDLabelEncoder(BaseModule):
                 extra = [0., 0., pad_w, pad_h]
             if extra is not None:
                 box = torch.cat([box, box.new_tensor([extra])])
-                onehot = torch.cat(
-                    [onehot, onehot.new_zeros(1, self.num_classes)])
+                onehot = torch.cat([onehot, onehot.new_zeros(1, self.num_classes)])
             box = torch.minimum(
-                box.clamp(min=0),
-                box.new_tensor([pad_w - 1, pad_h - 1, pad_w - 1, pad_h - 1]))
+                box.clamp(min=0), box.new_tensor([pad_w - 1, pad_h - 1, pad_w - 1, pad_h - 1]))
             scale = box.new_tensor([pad_w, pad_h, pad_w, pad_h])
             descriptors.append(torch.cat([box / scale, onehot], 1) * 2 - 1)
             boxes.append(box)
@@ -287,8 +273,7 @@ class LGDLabelEncoder(BaseModule):
 
     def forward(self, descriptors: Tensor, counts: Sequence[int]) -> Tensor:
         """(M, 4 + C) descriptors -> (M, D) label embeddings."""
-        local = self.feature_transform(
-            self.local_mlp(self.input_transform(descriptors)))
+        local = self.feature_transform(self.local_mlp(self.input_transform(descriptors)))
         pooled = max_per_image(self.global_mlp(local), counts)
         pooled = pooled[image_index(counts, local.device)]
         return self.canonical_proj(self.fuse(torch.cat([local, pooled], 1)))
@@ -315,8 +300,7 @@ class LGDAppearanceEncoder(BaseModule):
         self.norm = _group_norm(embed_dims)
 
     @staticmethod
-    def masked_average(feat: Tensor, masks: Tensor,
-                       counts: Sequence[int]) -> Tensor:
+    def masked_average(feat: Tensor, masks: Tensor, counts: Sequence[int]) -> Tensor:
         """(N, D, H, W) map, (M, H*W) masks -> (M, D) mean inside each
         mask (zero for an empty mask), the objects of image ``n`` reading
         ``feat[n]``. The masks are normalised before the product: summing
@@ -330,8 +314,7 @@ class LGDAppearanceEncoder(BaseModule):
         """L levels (N, C_in, H_l, W_l) and their (M, H_l*W_l) masks ->
         (L, M, D)."""
         return torch.stack([
-            self.masked_average(
-                F.relu(self.norm(self.conv(f))), m.to(f.dtype), counts)
+            self.masked_average(F.relu(self.norm(self.conv(f))), m.to(f.dtype), counts)
             for f, m in zip(feats, masks)
         ])
 
@@ -354,16 +337,13 @@ class LGDRelationAdapter(BaseModule):
                  num_heads: int = 8,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.attn = nn.MultiheadAttention(
-            embed_dims, num_heads, batch_first=True)
+        self.attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
 
-    def forward(self, appearance: Tensor, labels: Tensor,
-                counts: Sequence[int]) -> Tensor:
+    def forward(self, appearance: Tensor, labels: Tensor, counts: Sequence[int]) -> Tensor:
         """(L, M, D) appearance, (M, D) label embeddings -> (L, M, D)."""
         mask = block_diagonal_mask(counts, appearance.device)
         kv = labels.to(appearance.dtype).expand(appearance.shape[0], -1, -1)
-        out, _ = self.attn(
-            appearance, kv, kv, attn_mask=mask, need_weights=False)
+        out, _ = self.attn(appearance, kv, kv, attn_mask=mask, need_weights=False)
         return out
 
 
@@ -406,9 +386,8 @@ class LGDKnowledgeMapper(BaseModule):
         # the authors build it also without context, unused: here only with
         self.context_proj = nn.Linear(embed_dims, c) if context else None
         self.refine = nn.Sequential(
-            _conv3x3(c, c), _group_norm(c), nn.ReLU(inplace=True),
-            _conv3x3(c, c), _group_norm(c), nn.ReLU(inplace=True),
-            _conv3x3(c, c), _group_norm(c))
+            _conv3x3(c, c), _group_norm(c), nn.ReLU(inplace=True), _conv3x3(c, c), _group_norm(c),
+            nn.ReLU(inplace=True), _conv3x3(c, c), _group_norm(c))
 
     @staticmethod
     def scatter(obj_feats: Tensor, masks: Tensor, counts: Sequence[int],
@@ -417,35 +396,30 @@ class LGDKnowledgeMapper(BaseModule):
         image's map is the sum of its objects' features over their cells
         (zero for an image with no object here)."""
         maps = [
-            o.t() @ m.to(o.dtype) for o, m in zip(
-                obj_feats.split(list(counts)), masks.split(list(counts)))
+            o.t() @ m.to(o.dtype)
+            for o, m in zip(obj_feats.split(list(counts)), masks.split(list(counts)))
         ]
         return torch.stack(maps).unflatten(2, tuple(size))
 
-    def forward(self, obj_feats: Tensor, masks: Sequence[Tensor],
-                counts: Sequence[int],
+    def forward(self, obj_feats: Tensor, masks: Sequence[Tensor], counts: Sequence[int],
                 sizes: Sequence[Tuple[int, int]]) -> List[Tensor]:
         """(L, M, D) object embeddings, L masks (M, H_l*W_l), L sizes ->
         L teacher maps (N, C, H_l, W_l)."""
         counts = list(counts)
         if self.context:
-            last = torch.as_tensor(
-                counts, device=obj_feats.device).cumsum(0) - 1
-            inst = torch.ones(
-                obj_feats.shape[1], dtype=torch.bool, device=obj_feats.device)
+            last = torch.as_tensor(counts, device=obj_feats.device).cumsum(0) - 1
+            inst = torch.ones(obj_feats.shape[1], dtype=torch.bool, device=obj_feats.device)
             inst[last] = False
             inst_counts = [n - 1 for n in counts]
         outs = []
         for obj, mask, size in zip(obj_feats, masks, sizes):
             if self.context:
                 local = self.local_conv(
-                    self.scatter(self.proj(obj[inst]), mask[inst], inst_counts,
-                                 size))
+                    self.scatter(self.proj(obj[inst]), mask[inst], inst_counts, size))
                 bias = self.context_proj(obj[last])[:, :, None, None]
                 x = F.relu(local + bias)
             else:
-                x = F.relu(self.local_conv(
-                    self.scatter(self.proj(obj), mask, counts, size)))
+                x = F.relu(self.local_conv(self.scatter(self.proj(obj), mask, counts, size)))
             outs.append(self.refine(x))
         return outs
 
@@ -462,13 +436,11 @@ class LGDStudentAdapter(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self, channels: int,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, channels: int, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.layers = nn.Sequential(
-            _conv3x3(channels, channels), nn.ReLU(inplace=True),
-            _conv3x3(channels, channels), nn.ReLU(inplace=True),
-            _conv3x3(channels, channels))
+            _conv3x3(channels, channels), nn.ReLU(inplace=True), _conv3x3(channels, channels),
+            nn.ReLU(inplace=True), _conv3x3(channels, channels))
 
     def forward(self, feats: Sequence[Tensor]) -> List[Tensor]:
         """L levels (N, C_in, H_l, W_l) -> L adapted levels, same shapes."""
@@ -476,8 +448,7 @@ class LGDStudentAdapter(BaseModule):
 
 
 def level_sizes(img_size: Tuple[int, int],
-                strides: Sequence[Tuple[float, float]]
-                ) -> List[Tuple[int, int]]:
+                strides: Sequence[Tuple[float, float]]) -> List[Tuple[int, int]]:
     """(H_l, W_l) = (ceil(H / s_y), ceil(W / s_x)) per level: the sizes of
     ResNet/FPN maps (padding 1, stride 2 convs) for an (H, W) input."""
     h, w = img_size

@@ -8,8 +8,7 @@ from .normalized_l1_loss import NormalizedL1Loss
 from .soft_target_losses import SoftTargetCrossEntropyLoss, SoftTargetFocalLoss
 
 __all__ = [
-    'AttentionTransferLoss', 'attention_map', 'SoftmaxKDLoss',
-    'SigmoidKDLoss', 'PixelKLLoss', 'InstanceNormMSELoss', 'instance_norm',
-    'NormalizedL1Loss', 'FGFILoss', 'ActiveMSELoss',
+    'AttentionTransferLoss', 'attention_map', 'SoftmaxKDLoss', 'SigmoidKDLoss', 'PixelKLLoss',
+    'InstanceNormMSELoss', 'instance_norm', 'NormalizedL1Loss', 'FGFILoss', 'ActiveMSELoss',
     'SoftTargetCrossEntropyLoss', 'SoftTargetFocalLoss'
 ]

@@ -33,9 +33,7 @@ class ActiveMSELoss(nn.Module):
             sum over pooled (N, 512 * expansion) features). Defaults to 1.0.
     """
 
-    def __init__(self,
-                 reduction: str = 'sum',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, reduction: str = 'sum', loss_weight: float = 1.0) -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ValueError(f'reduction must be one of {_REDUCTIONS}, got '
@@ -60,8 +58,7 @@ class ActiveMSELoss(nn.Module):
             s, t = s.float(), t.detach().float()
             active = (s > 0) | (t > 0)
             # where() rather than a product: inactive elements get no gradient
-            total = total + torch.where(active, (s - t).pow(2),
-                                        torch.zeros_like(s)).sum()
+            total = total + torch.where(active, (s - t).pow(2), torch.zeros_like(s)).sum()
             count += s.numel()
         if self.reduction == 'mean':
             total = total / max(count, 1)

@@ -53,10 +53,7 @@ class AttentionTransferLoss(nn.Module):
             Defaults to 1.0.
     """
 
-    def __init__(self,
-                 p: int = 2,
-                 relu_inputs: bool = True,
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, p: int = 2, relu_inputs: bool = True, loss_weight: float = 1.0) -> None:
         super().__init__()
         if loss_weight < 0:
             raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
@@ -79,8 +76,7 @@ class AttentionTransferLoss(nn.Module):
             Tensor: Scalar loss (summed over levels).
         """
         loss = 0
-        for s, t in as_level_pairs(
-                pred, target, 'AttentionTransferLoss', same_channels=False):
+        for s, t in as_level_pairs(pred, target, 'AttentionTransferLoss', same_channels=False):
             t = t.detach()
             if self.relu_inputs:
                 s, t = F.relu(s), F.relu(t)

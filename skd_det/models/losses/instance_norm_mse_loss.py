@@ -70,8 +70,7 @@ class InstanceNormMSELoss(nn.Module):
         """
         pairs = as_level_pairs(pred, target, 'InstanceNormMSELoss')
         total, count = 0, 0
-        with torch.autocast(device_type=pairs[0][0].device.type,
-                            enabled=False):
+        with torch.autocast(device_type=pairs[0][0].device.type, enabled=False):
             for s, t in pairs:
                 diff = instance_norm(s.float(), self.eps) - instance_norm(
                     t.detach().float(), self.eps)

@@ -18,8 +18,7 @@ from .utils import reduce_loss
 _REDUCTIONS = ('none', 'mean', 'sum')
 
 
-def _check_args(loss_weight: float, temperature: float,
-                reduction: Optional[str] = None) -> None:
+def _check_args(loss_weight: float, temperature: float, reduction: Optional[str] = None) -> None:
     if loss_weight < 0:
         raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
     if temperature <= 0:
@@ -94,8 +93,7 @@ class SoftmaxKDLoss(nn.Module):
         T = self.temperature
         log_p_s = F.log_softmax(pred.float() / T, dim=1)
         log_p_t = F.log_softmax(target.detach().float() / T, dim=1)
-        loss = F.kl_div(
-            log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
+        loss = F.kl_div(log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
         loss = loss * T**2
         if weight is not None:
             loss = loss * weight.float()
@@ -165,8 +163,7 @@ class SigmoidKDLoss(nn.Module):
         reduction = reduction_override or self.reduction
         _check_args(self.loss_weight, self.temperature, reduction)
         _check_logits('SigmoidKDLoss', pred, target, 2)
-        if weight is not None and weight.shape not in (pred.shape[:1],
-                                                       pred.shape):
+        if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
             raise ValueError(f'SigmoidKDLoss: weight shape '
                              f'{tuple(weight.shape)} must be (N,) or (N, C) '
                              f'for pred shape {tuple(pred.shape)}')
@@ -245,17 +242,15 @@ class PixelKLLoss(nn.Module):
         T = self.temperature
         log_p_s = F.log_softmax(pred.float() / T, dim=1)
         log_p_t = F.log_softmax(target.detach().float() / T, dim=1)
-        loss = F.kl_div(
-            log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
+        loss = F.kl_div(log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
         loss = loss * T**2  # (N, H, W)
         if label is not None:
             if label.dim() == 4 and label.shape[1] == 1:
                 label = label[:, 0]
             if label.shape != loss.shape:
-                raise ValueError(
-                    f'PixelKLLoss: label shape {tuple(label.shape)} must be '
-                    f'(N, H, W) of the logits shape {tuple(pred.shape)}; '
-                    'resize first')
+                raise ValueError(f'PixelKLLoss: label shape {tuple(label.shape)} must be '
+                                 f'(N, H, W) of the logits shape {tuple(pred.shape)}; '
+                                 'resize first')
         if label is None or not self.avg_non_ignore:
             return self.loss_weight * loss.mean()
         ignore = self.ignore_index if ignore_index is None else ignore_index

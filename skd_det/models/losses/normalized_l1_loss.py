@@ -26,10 +26,7 @@ class NormalizedL1Loss(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self,
-                 normalize: bool = True,
-                 eps: float = 1e-6,
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, normalize: bool = True, eps: float = 1e-6, loss_weight: float = 1.0) -> None:
         super().__init__()
         if loss_weight < 0:
             raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')

@@ -25,8 +25,7 @@ def _check_reduction(name: str, reduction: str) -> str:
     return reduction
 
 
-def _check(name: str, pred: Tensor, target: Tensor,
-           weight: Optional[Tensor], weight_shapes: tuple,
+def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor], weight_shapes: tuple,
            reduction: str) -> None:
     _check_reduction(name, reduction)
     if pred.shape != target.shape or pred.dim() < 2:
@@ -68,11 +67,9 @@ class SoftTargetCrossEntropyLoss(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.reduction = _check_reduction('SoftTargetCrossEntropyLoss',
-                                          reduction)
+        self.reduction = _check_reduction('SoftTargetCrossEntropyLoss', reduction)
         self.loss_weight = _check_weight(loss_weight)
 
     def forward(self,
@@ -97,10 +94,8 @@ class SoftTargetCrossEntropyLoss(nn.Module):
         """
         reduction = reduction_override or self.reduction
         shape = (pred.shape[:1] + pred.shape[2:], )
-        _check('SoftTargetCrossEntropyLoss', pred, target, weight, shape,
-               reduction)
-        loss = -(target.detach().float() *
-                 F.log_softmax(pred.float(), dim=1)).sum(1)
+        _check('SoftTargetCrossEntropyLoss', pred, target, weight, shape, reduction)
+        loss = -(target.detach().float() * F.log_softmax(pred.float(), dim=1)).sum(1)
         if weight is not None:
             loss = loss * weight.float()
         return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
@@ -180,8 +175,7 @@ class SoftTargetFocalLoss(nn.Module):
             'none'.
         """
         reduction = reduction_override or self.reduction
-        _check('SoftTargetFocalLoss', pred, target, weight,
-               (pred.shape[:1], pred.shape), reduction)
+        _check('SoftTargetFocalLoss', pred, target, weight, (pred.shape[:1], pred.shape), reduction)
         if pred.dim() != 2:
             raise ValueError('SoftTargetFocalLoss: pred must be (N, C), got '
                              f'{tuple(pred.shape)}')
@@ -189,8 +183,7 @@ class SoftTargetFocalLoss(nn.Module):
         t = target.detach().float()
         balance = self.alpha * t + (1 - self.alpha) * (1 - t)
         modulating = (t - z.sigmoid()).abs().pow(self.gamma)
-        loss = F.binary_cross_entropy_with_logits(
-            z, t, reduction='none') * balance * modulating
+        loss = F.binary_cross_entropy_with_logits(z, t, reduction='none') * balance * modulating
         if weight is not None:
             weight = weight.float()
             loss = loss * (weight[:, None] if weight.dim() == 1 else weight)

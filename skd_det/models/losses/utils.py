@@ -41,8 +41,9 @@ def as_level_pairs(pred: Features,
             ok = s.dim() == 4 and s.shape == t.shape
             rule = 'must be equal and (N, C, H, W)'
         else:
-            ok = (s.dim() == 4 and t.dim() == 4 and s.shape[0] == t.shape[0]
-                  and s.shape[2:] == t.shape[2:])
+            ok = (
+                s.dim() == 4 and t.dim() == 4 and s.shape[0] == t.shape[0]
+                and s.shape[2:] == t.shape[2:])
             rule = 'must be (N, C, H, W) with equal N, H, W'
         if not ok:
             raise ValueError(f'{name}: level {lvl} student shape '
@@ -51,8 +52,7 @@ def as_level_pairs(pred: Features,
     return list(zip(preds, targets))
 
 
-def reduce_loss(loss: Tensor, reduction: str,
-                avg_factor: Optional[Union[float, Tensor]]) -> Tensor:
+def reduce_loss(loss: Tensor, reduction: str, avg_factor: Optional[Union[float, Tensor]]) -> Tensor:
     """mmdet's ``weight_reduce_loss`` rule for an already weighted loss.
 
     Without ``avg_factor``: 'mean' / 'sum' / 'none'. With it: 'mean' gives

@@ -4,6 +4,4 @@ from .bifpn_seg import BiFPNSeg, EffDetSegFPN
 from .deblur_neck import DeblurNeck
 from .sequential_neck import SequentialNeck
 
-__all__ = [
-    'BiFPN', 'BiFPNSeg', 'DeblurNeck', 'EffDetSegFPN', 'SequentialNeck'
-]
+__all__ = ['BiFPN', 'BiFPNSeg', 'DeblurNeck', 'EffDetSegFPN', 'SequentialNeck']

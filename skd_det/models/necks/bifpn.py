@@ -15,10 +15,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-__all__ = [
-    'BiFPN', 'BiFPNLayer', 'FastNormalizedFusion',
-    'MaxPool2dSame'
-]
+__all__ = ['BiFPN', 'BiFPNLayer', 'FastNormalizedFusion', 'MaxPool2dSame']
 
 _ACTIVATIONS = {
     'relu': lambda: nn.ReLU(inplace=False),
@@ -116,10 +113,7 @@ class FastNormalizedFusion(nn.Module):
             (FRSKD). Defaults to True.
     """
 
-    def __init__(self,
-                 num_inputs: int,
-                 eps: float = 1e-6,
-                 relu_inputs: bool = True) -> None:
+    def __init__(self, num_inputs: int, eps: float = 1e-6, relu_inputs: bool = True) -> None:
         super().__init__()
         if eps <= 0:
             raise ValueError(f'fusion eps must be > 0, got {eps}')
@@ -156,8 +150,8 @@ class _SeparableConvNode(nn.Module):
     The output is pre-activation (the BN output).
     """
 
-    def __init__(self, channels: int, num_convs: int, act_type: str,
-                 norm_cfg: dict, act_first: bool) -> None:
+    def __init__(self, channels: int, num_convs: int, act_type: str, norm_cfg: dict,
+                 act_first: bool) -> None:
         super().__init__()
         layers = []
         if act_first:
@@ -166,8 +160,7 @@ class _SeparableConvNode(nn.Module):
             if i > 0:
                 layers.append(_ACTIVATIONS[act_type]())
             layers += [
-                nn.Conv2d(channels, channels, 3, padding=1, groups=channels,
-                          bias=False),
+                nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
                 nn.Conv2d(channels, channels, 1, bias=False),
                 _build_norm(norm_cfg, channels),
             ]
@@ -201,12 +194,10 @@ class BiFPNLayer(nn.Module):
     Returns the pre-activation outputs ``(T_0, ..., T_{n-1})``.
     """
 
-    def __init__(self, in_channels: Sequence[int],
-                 out_channels: Sequence[int], lateral_convs: Sequence[bool],
-                 act_type: str, norm_cfg: dict, fusion_eps: float,
-                 relu_before_fusion: bool, act_before_node: bool,
-                 node_num_convs: int, lateral_act: bool,
-                 resample_conv: bool, relu_before_lateral: bool,
+    def __init__(self, in_channels: Sequence[int], out_channels: Sequence[int],
+                 lateral_convs: Sequence[bool], act_type: str, norm_cfg: dict, fusion_eps: float,
+                 relu_before_fusion: bool, act_before_node: bool, node_num_convs: int,
+                 lateral_act: bool, resample_conv: bool, relu_before_lateral: bool,
                  relu_before_resample: bool) -> None:
         super().__init__()
         n = len(out_channels)
@@ -221,12 +212,10 @@ class BiFPNLayer(nn.Module):
 
         def lateral(i: int) -> nn.Module:
             if lateral_convs[i]:
-                return _conv_norm(in_channels[i], out_channels[i], norm_cfg,
-                                  lat_act)
+                return _conv_norm(in_channels[i], out_channels[i], norm_cfg, lat_act)
             if in_channels[i] != out_channels[i]:
-                raise ValueError(
-                    f'level {i}: identity lateral needs equal widths, got '
-                    f'{in_channels[i]} -> {out_channels[i]}')
+                raise ValueError(f'level {i}: identity lateral needs equal widths, got '
+                                 f'{in_channels[i]} -> {out_channels[i]}')
             return nn.Identity()
 
         def resample(c_in: int, c_out: int) -> nn.Module:
@@ -235,8 +224,7 @@ class BiFPNLayer(nn.Module):
             return nn.Identity()
 
         def node(c: int) -> nn.Module:
-            return _SeparableConvNode(c, node_num_convs, act_type, norm_cfg,
-                                      act_before_node)
+            return _SeparableConvNode(c, node_num_convs, act_type, norm_cfg, act_before_node)
 
         # top-down laterals L_i for every level
         self.td_laterals = nn.ModuleList(lateral(i) for i in range(n))
@@ -244,23 +232,18 @@ class BiFPNLayer(nn.Module):
         self.bu_laterals = nn.ModuleList(lateral(i) for i in range(1, n))
         # top-down: entry i (level i = 0..n-2) takes P_{i+1}
         self.up_convs = nn.ModuleList(
-            resample(out_channels[i + 1], out_channels[i])
-            for i in range(n - 1))
+            resample(out_channels[i + 1], out_channels[i]) for i in range(n - 1))
         self.td_fusions = nn.ModuleList(
-            FastNormalizedFusion(2, fusion_eps, relu_before_fusion)
-            for _ in range(n - 1))
-        self.td_nodes = nn.ModuleList(
-            node(out_channels[i]) for i in range(n - 1))
+            FastNormalizedFusion(2, fusion_eps, relu_before_fusion) for _ in range(n - 1))
+        self.td_nodes = nn.ModuleList(node(out_channels[i]) for i in range(n - 1))
         # bottom-up: entry i - 1 (level i = 1..n-1) takes T_{i-1}
         self.down_pool = MaxPool2dSame(3, 2)
         self.down_convs = nn.ModuleList(
-            resample(out_channels[i - 1], out_channels[i])
-            for i in range(1, n))
+            resample(out_channels[i - 1], out_channels[i]) for i in range(1, n))
         self.bu_fusions = nn.ModuleList(
-            FastNormalizedFusion(3 if i < n - 1 else 2, fusion_eps,
-                                 relu_before_fusion) for i in range(1, n))
-        self.bu_nodes = nn.ModuleList(
-            node(out_channels[i]) for i in range(1, n))
+            FastNormalizedFusion(3 if i < n - 1 else 2, fusion_eps, relu_before_fusion)
+            for i in range(1, n))
+        self.bu_nodes = nn.ModuleList(node(out_channels[i]) for i in range(1, n))
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         n = len(self.out_channels)
@@ -269,9 +252,7 @@ class BiFPNLayer(nn.Module):
         if self.relu_before_lateral:
             inputs = [F.relu(x) for x in inputs]
         lat_td = [self.td_laterals[i](x) for i, x in enumerate(inputs)]
-        lat_bu = [None] + [
-            self.bu_laterals[i - 1](inputs[i]) for i in range(1, n)
-        ]
+        lat_bu = [None] + [self.bu_laterals[i - 1](inputs[i]) for i in range(1, n)]
         # top-down
         td = [None] * n
         td[-1] = lat_td[-1]
@@ -288,9 +269,7 @@ class BiFPNLayer(nn.Module):
                 else outs[-1]
             down = _fit_size(self.down_pool(down), td[i].shape[-2:])
             down = self.down_convs[i - 1](down)
-            fused = [lat_bu[i], td[i], down] if i < n - 1 else [
-                lat_bu[i], down
-            ]
+            fused = [lat_bu[i], td[i], down] if i < n - 1 else [lat_bu[i], down]
             outs.append(self.bu_nodes[i - 1](self.bu_fusions[i - 1](fused)))
         return outs
 
@@ -420,16 +399,14 @@ class BiFPN(nn.Module):
         num_ins = len(in_channels)
         num_outs = num_ins if num_outs is None else int(num_outs)
         if num_ins < 1 or num_outs < max(num_ins, 2):
-            raise ValueError(
-                f'BiFPN needs num_outs >= len(in_channels) and >= 2 levels, '
-                f'got in_channels={in_channels}, num_outs={num_outs}')
+            raise ValueError(f'BiFPN needs num_outs >= len(in_channels) and >= 2 levels, '
+                             f'got in_channels={in_channels}, num_outs={num_outs}')
         if num_repeats < 1 or node_num_convs < 1:
             raise ValueError(f'num_repeats and node_num_convs must be >= 1, '
                              f'got {num_repeats}, {node_num_convs}')
         self.in_channels = in_channels
         self.num_outs = num_outs
-        self.out_channels = self._resolve_widths(in_channels, out_channels,
-                                                 width_mult, num_outs)
+        self.out_channels = self._resolve_widths(in_channels, out_channels, width_mult, num_outs)
         self.num_repeats = num_repeats
         self.act_type = _act_type(act_cfg)
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
@@ -442,11 +419,8 @@ class BiFPN(nn.Module):
         self.extra_convs = nn.ModuleList()
         for i in range(num_ins, num_outs):
             c_in, c_out = widths[-1], self.out_channels[i]
-            conv = (
-                _conv_norm(c_in, c_out, norm_cfg, None)
-                if c_in != c_out else nn.Identity())
-            self.extra_convs.append(
-                nn.Sequential(conv, MaxPool2dSame(3, 2)))
+            conv = (_conv_norm(c_in, c_out, norm_cfg, None) if c_in != c_out else nn.Identity())
+            self.extra_convs.append(nn.Sequential(conv, MaxPool2dSame(3, 2)))
             widths.append(c_out)
 
         self.layers = nn.ModuleList()
@@ -455,8 +429,7 @@ class BiFPN(nn.Module):
                 BiFPNLayer(
                     in_channels=widths if r == 0 else self.out_channels,
                     out_channels=self.out_channels,
-                    lateral_convs=[r == 0 and i < num_ins
-                                   for i in range(num_outs)],
+                    lateral_convs=[r == 0 and i < num_ins for i in range(num_outs)],
                     act_type=self.act_type,
                     norm_cfg=norm_cfg,
                     fusion_eps=fusion_eps,
@@ -471,10 +444,8 @@ class BiFPN(nn.Module):
         self.init_weights()
 
     @staticmethod
-    def _resolve_widths(in_channels: List[int],
-                        out_channels: Union[int, Sequence[int], None],
-                        width_mult: Optional[float],
-                        num_outs: int) -> List[int]:
+    def _resolve_widths(in_channels: List[int], out_channels: Union[int, Sequence[int], None],
+                        width_mult: Optional[float], num_outs: int) -> List[int]:
         if out_channels is None:
             if width_mult is None or width_mult <= 0:
                 raise ValueError('BiFPN: give out_channels, or '
@@ -490,9 +461,8 @@ class BiFPN(nn.Module):
         else:
             widths = [int(c) for c in out_channels]
             if len(widths) != num_outs:
-                raise ValueError(
-                    f'BiFPN: out_channels {widths} must give one width per '
-                    f'output level (num_outs={num_outs})')
+                raise ValueError(f'BiFPN: out_channels {widths} must give one width per '
+                                 f'output level (num_outs={num_outs})')
         if min(widths) < 1:
             raise ValueError(f'BiFPN: widths must be >= 1, got {widths}')
         return widths
@@ -502,8 +472,7 @@ class BiFPN(nn.Module):
         and bias 0, fusion weights 1."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(
-                    m.weight, mode='fan_out', nonlinearity='relu')
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -521,10 +490,9 @@ class BiFPN(nn.Module):
             for x, c in zip(inputs, self.in_channels))
         if not ok:
             shapes = [tuple(getattr(x, 'shape', ())) for x in inputs]
-            raise ValueError(
-                f'BiFPN expects {len(self.in_channels)} inputs of shape '
-                f'(N, C_i, H_i, W_i) with in_channels={self.in_channels}, '
-                f'got {len(inputs)} inputs of shapes {shapes}')
+            raise ValueError(f'BiFPN expects {len(self.in_channels)} inputs of shape '
+                             f'(N, C_i, H_i, W_i) with in_channels={self.in_channels}, '
+                             f'got {len(inputs)} inputs of shapes {shapes}')
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """Tuple of (N, in_channels[i], H_i, W_i) -> tuple of ``num_outs``
@@ -536,7 +504,6 @@ class BiFPN(nn.Module):
         for r, layer in enumerate(self.layers):
             feats = layer(feats)
             last = r == len(self.layers) - 1
-            if self.out_activation and not (last
-                                            and self.return_pre_activation):
+            if self.out_activation and not (last and self.return_pre_activation):
                 feats = [self.out_act(x) for x in feats]
         return tuple(feats)

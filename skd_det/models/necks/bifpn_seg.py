@@ -47,8 +47,7 @@ def _conv_norm_act(in_channels: int,
 def _resize(x: Tensor, like: Tensor, mode: str) -> Tensor:
     if mode == 'nearest':
         return F.interpolate(x, size=like.shape[-2:], mode=mode)
-    return F.interpolate(
-        x, size=like.shape[-2:], mode=mode, align_corners=False)
+    return F.interpolate(x, size=like.shape[-2:], mode=mode, align_corners=False)
 
 
 @MODELS.register_module()
@@ -90,8 +89,7 @@ class EffDetSegFPN(BaseModule):
         self.out_channels = out_channels
 
         def conv(c_in, k, stride=1):
-            return _conv_norm_act(c_in, out_channels, k, norm_cfg, act_cfg,
-                                  stride)
+            return _conv_norm_act(c_in, out_channels, k, norm_cfg, act_cfg, stride)
 
         self.lateral_convs = nn.ModuleList(conv(c, 1) for c in in_channels)
         self.p6_conv = conv(self.in_channels[-1], 3, stride=2)
@@ -131,15 +129,15 @@ class BiFPNSegLayer(nn.Module):
     activated either way).
     """
 
-    def __init__(self, num_levels: int, channels: int, top_down_only: bool,
-                 norm_cfg: dict, act_cfg: dict) -> None:
+    def __init__(self, num_levels: int, channels: int, top_down_only: bool, norm_cfg: dict,
+                 act_cfg: dict) -> None:
         super().__init__()
         self.top_down_only = top_down_only
 
         def nodes(n):
             return nn.ModuleList(
-                _conv_norm_act(channels, channels, 1, norm_cfg, None,
-                               groups=channels) for _ in range(n))
+                _conv_norm_act(channels, channels, 1, norm_cfg, None, groups=channels)
+                for _ in range(n))
 
         # up_nodes[l] makes U_l, down_nodes[l - 1] makes O_l (conv + BN;
         # the activation is self.act)
@@ -147,8 +145,7 @@ class BiFPNSegLayer(nn.Module):
         self.down_nodes = None if top_down_only else nodes(num_levels - 1)
         self.act = build_activation_layer(act_cfg)
 
-    def forward(self, feats: Sequence[Tensor],
-                pre_activation: bool = False) -> List[Tensor]:
+    def forward(self, feats: Sequence[Tensor], pre_activation: bool = False) -> List[Tensor]:
         num_levels = len(feats)
         up_pre: List[Tensor] = [None] * num_levels
         up: List[Tensor] = [None] * num_levels
@@ -162,9 +159,8 @@ class BiFPNSegLayer(nn.Module):
             return up_pre if pre_activation else up
         out_pre, out = [up_pre[0]], [up[0]]
         for level in range(1, num_levels):
-            out_pre.append(self.down_nodes[level - 1](
-                feats[level] + up[level] +
-                _resize(out[-1], up[level], 'nearest')))
+            out_pre.append(self.down_nodes[level - 1](feats[level] + up[level] +
+                                                      _resize(out[-1], up[level], 'nearest')))
             out.append(self.act(out_pre[-1]))
         return out_pre if pre_activation else out
 
@@ -213,9 +209,8 @@ class BiFPNSeg(BaseModule):
         super().__init__(init_cfg=init_cfg)
         widths = [int(c) for c in in_channels]
         if len(widths) < 2 or set(widths) != {out_channels}:
-            raise ValueError(
-                f'BiFPNSeg has no lateral convs: in_channels={widths} must '
-                f'be >= 2 levels of out_channels={out_channels}')
+            raise ValueError(f'BiFPNSeg has no lateral convs: in_channels={widths} must '
+                             f'be >= 2 levels of out_channels={out_channels}')
         if num_layers < 1:
             raise ValueError(f'BiFPNSeg num_layers must be >= 1, got '
                              f'{num_layers}')
@@ -224,16 +219,14 @@ class BiFPNSeg(BaseModule):
         self.return_pre_activation = return_pre_activation
         self.layers = nn.ModuleList(
             BiFPNSegLayer(
-                len(widths), out_channels, last_top_down_only
-                and i == num_layers - 1, norm_cfg, act_cfg)
-            for i in range(num_layers))
+                len(widths), out_channels, last_top_down_only and i == num_layers -
+                1, norm_cfg, act_cfg) for i in range(num_layers))
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """L levels -> L refined levels of the same shapes."""
         if [int(x.shape[1]) for x in inputs] != self.in_channels:
-            raise ValueError(
-                f'BiFPNSeg expects levels of widths {self.in_channels}, got '
-                f'{[int(x.shape[1]) for x in inputs]}')
+            raise ValueError(f'BiFPNSeg expects levels of widths {self.in_channels}, got '
+                             f'{[int(x.shape[1]) for x in inputs]}')
         feats = list(inputs)
         for layer in self.layers[:-1]:
             feats = layer(feats)

@@ -62,10 +62,8 @@ class DeblurNeck(BaseModule):
             raise ValueError(f'DeblurNeck.num_blocks must be an integer >= 1, '
                              f'got {num_blocks!r}')
         self.in_channels = in_channels
-        self.blocks = nn.Sequential(*[
-            _ResidualBlock(in_channels, mid_channels or in_channels)
-            for _ in range(num_blocks)
-        ])
+        self.blocks = nn.Sequential(
+            *[_ResidualBlock(in_channels, mid_channels or in_channels) for _ in range(num_blocks)])
         self.zero_init_last()
 
     def zero_init_last(self) -> None:
@@ -83,7 +81,6 @@ class DeblurNeck(BaseModule):
         same shapes."""
         for x in inputs:
             if x.dim() != 4 or x.shape[1] != self.in_channels:
-                raise ValueError(
-                    f'DeblurNeck(in_channels={self.in_channels}) got a level '
-                    f'of shape {tuple(x.shape)}')
+                raise ValueError(f'DeblurNeck(in_channels={self.in_channels}) got a level '
+                                 f'of shape {tuple(x.shape)}')
         return tuple(self.blocks(x) for x in inputs)

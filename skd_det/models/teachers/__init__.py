@@ -5,12 +5,12 @@ from .byot_seg_teacher import BYOTSegTeacher
 from .fgfi_teacher import FGFITeacher
 from .frozen_teacher import FrozenTeacher
 from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
+from .frskd_two_stage_teacher import FRSKDTwoStageTeacher
 from .lgd_teacher import LGDTeacher
 from .pskd_teacher import PSKDDetTeacher, PSKDSegTeacher, PSKDTeacher
-from .frskd_two_stage_teacher import FRSKDTwoStageTeacher
 
 __all__ = [
     'BlurSKDTeacher', 'FGFITeacher', 'FrozenTeacher', 'FRSKDDetTeacher', 'FRSKDSegTeacher',
-    'LGDTeacher', 'BYOTDetTeacher', 'BYOTSegTeacher',
-    'PSKDTeacher', 'PSKDDetTeacher', 'PSKDSegTeacher', 'FRSKDTwoStageTeacher'
+    'LGDTeacher', 'BYOTDetTeacher', 'BYOTSegTeacher', 'PSKDTeacher', 'PSKDDetTeacher',
+    'PSKDSegTeacher', 'FRSKDTwoStageTeacher'
 ]

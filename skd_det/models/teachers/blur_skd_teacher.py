@@ -20,8 +20,8 @@ from ..data_preprocessors.motion_blur_augment import sharp_views
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..distillers.two_stage import two_stage_loss
 from ..necks.deblur_neck import DeblurNeck
-from .utils import (check_kd_avg_factor, check_loss_weight, kd_pairs,
-                    rebuild_like, scale_losses)
+from .utils import check_kd_avg_factor, check_loss_weight, kd_pairs, rebuild_like, scale_losses
+
 
 @MODELS.register_module()
 class BlurSKDTeacher(BaseSelfTeacher):
@@ -98,63 +98,54 @@ class BlurSKDTeacher(BaseSelfTeacher):
         if not shared_head and self.loss_weight == 0:
             # its own head would get no gradient at all: an unused
             # parameter, which DDP rejects (find_unused_parameters=False)
-            raise ValueError(
-                'BlurSKDTeacher: shared_head=False trains the teacher head '
-                'with the sharp-view detection loss only, which '
-                'loss_weight=0 switches off; use shared_head=True or '
-                'loss_weight > 0')
+            raise ValueError('BlurSKDTeacher: shared_head=False trains the teacher head '
+                             'with the sharp-view detection loss only, which '
+                             'loss_weight=0 switches off; use shared_head=True or '
+                             'loss_weight > 0')
         self.two_stage = hasattr(student, 'roi_head')
         if self.two_stage and not (shared_head and kd_avg_factor == 'mean'):
-            raise ValueError(
-                'BlurSKDTeacher on a two-stage student shares the whole '
-                'detector: it needs shared_head=True and '
-                f"kd_avg_factor='mean', got shared_head={shared_head!r}, "
-                f'kd_avg_factor={kd_avg_factor!r}')
+            raise ValueError('BlurSKDTeacher on a two-stage student shares the whole '
+                             'detector: it needs shared_head=True and '
+                             f"kd_avg_factor='mean', got shared_head={shared_head!r}, "
+                             f'kd_avg_factor={kd_avg_factor!r}')
         head = student.rpn_head if self.two_stage else student.bbox_head
         self.kd_avg_factor = check_kd_avg_factor(kd_avg_factor, head)
         self.teacher_deblur = bool(teacher_deblur)
-        stages = list(student.neck) if isinstance(
-            student.neck, nn.Sequential) else [student.neck]
+        stages = list(student.neck) if isinstance(student.neck, nn.Sequential) else [student.neck]
         deblur = [i for i, m in enumerate(stages) if isinstance(m, DeblurNeck)]
         if deblur and deblur != list(range(deblur[0], len(stages))):
-            raise ValueError(
-                'BlurSKDTeacher: the DeblurNeck stages must come last in the '
-                f"student's neck, got {[type(m).__name__ for m in stages]}")
+            raise ValueError('BlurSKDTeacher: the DeblurNeck stages must come last in the '
+                             f"student's neck, got {[type(m).__name__ for m in stages]}")
         if not deblur:
             print_log(
                 "BlurSKDTeacher: the student's neck has no DeblurNeck; the "
                 'sharp and blurred passes share the whole network',
                 logger='current')
         #: neck stages the sharp view runs through
-        self.num_teacher_stages = len(stages) if (
-            teacher_deblur or not deblur) else deblur[0]
+        self.num_teacher_stages = len(stages) if (teacher_deblur or not deblur) else deblur[0]
         self.head = None if shared_head else rebuild_like(
             head,
             student_cfg['bbox_head'],
             train_cfg=student_cfg.get('train_cfg'),
             test_cfg=student_cfg.get('test_cfg'))
 
-    def sharp_features(self, student: nn.Module,
-                       sharp: Tensor) -> Tuple[Tensor, ...]:
+    def sharp_features(self, student: nn.Module, sharp: Tensor) -> Tuple[Tensor, ...]:
         """FPN features of the sharp view (see ``teacher_deblur``)."""
         x = student.backbone(sharp)
-        stages = list(student.neck) if isinstance(
-            student.neck, nn.Sequential) else [student.neck]
+        stages = list(student.neck) if isinstance(student.neck, nn.Sequential) else [student.neck]
         for stage in stages[:self.num_teacher_stages]:
             x = stage(x)
         return tuple(x)
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets` and the class
         docstring."""
         sharp = sharp_views(data_samples, 'BlurSKDTeacher').to(inputs)
         if self.two_stage:
             return self._two_stage_loss(student, sharp, student_outs)
         head = student.bbox_head if self.head is None else self.head
-        with torch.set_grad_enabled(torch.is_grad_enabled()
-                                    and self.loss_weight > 0):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.loss_weight > 0):
             feats = self.sharp_features(student, sharp)
             outs = head(feats)
         losses = {}
@@ -162,30 +153,23 @@ class BlurSKDTeacher(BaseSelfTeacher):
             losses = head.loss_by_feat(*outs, *student_outs.loss_inputs)
             if self.loss_weight != 1.0:
                 losses = scale_losses(losses, self.loss_weight)
-        return losses, kd_pairs(student, student_outs, feats, outs[0],
-                                self.kd_avg_factor)
+        return losses, kd_pairs(student, student_outs, feats, outs[0], self.kd_avg_factor)
 
     def _two_stage_loss(self, student: nn.Module, sharp: Tensor,
-                        student_outs: StudentOutputs
-                        ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+                        student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         losses = {}
-        with torch.set_grad_enabled(torch.is_grad_enabled()
-                                    and self.loss_weight > 0):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.loss_weight > 0):
             feats = self.sharp_features(student, sharp)
             if self.loss_weight > 0:
-                losses, _, _ = two_stage_loss(student, feats,
-                                              student_outs.loss_inputs)
+                losses, _, _ = two_stage_loss(student, feats, student_outs.loss_inputs)
                 if self.loss_weight != 1.0:
                     losses = scale_losses(losses, self.loss_weight)
         rois = student_outs.rois
         with torch.no_grad():
             # the shared RoI head on the sharp features, the blurred pass's
             # RoIs (mmdet's bbox_loss forward without the loss)
-            target = student.roi_head._bbox_forward(feats,
-                                                    rois.rois)['cls_score']
+            target = student.roi_head._bbox_forward(feats, rois.rois)['cls_score']
         pairs = dict(
-            loss_feat=dict(
-                pred=list(student_outs.feats),
-                target=[f.detach() for f in feats]),
+            loss_feat=dict(pred=list(student_outs.feats), target=[f.detach() for f in feats]),
             loss_kd=dict(pred=rois.cls_score, target=target))
         return losses, pairs

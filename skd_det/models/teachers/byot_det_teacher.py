@@ -8,8 +8,7 @@ from torch import Tensor
 
 from ..distillers.base import StudentOutputs
 from .byot_teacher import BYOTTeacherBase, check_exit_stages
-from .utils import (flatten_cls, probe_input, probing, rebuild_like,
-                    scale_losses)
+from .utils import flatten_cls, probe_input, probing, rebuild_like, scale_losses
 
 
 @MODELS.register_module()
@@ -69,12 +68,11 @@ class BYOTDetTeacher(BYOTTeacherBase):
                  head: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student_cfg, alpha, init_cfg)
-        if not student.with_neck or not isinstance(
-                student_cfg['neck'].get('in_channels'), (list, tuple)):
-            raise ValueError(
-                'BYOTDetTeacher builds its exit pyramids from the student\'s '
-                'neck config: the student needs a neck with an in_channels '
-                'list (FPN-like)')
+        if not student.with_neck or not isinstance(student_cfg['neck'].get('in_channels'),
+                                                   (list, tuple)):
+            raise ValueError('BYOTDetTeacher builds its exit pyramids from the student\'s '
+                             'neck config: the student needs a neck with an in_channels '
+                             'list (FPN-like)')
         for what, overrides in (('neck', neck), ('head', head)):
             if overrides is not None and 'type' in overrides:
                 raise ValueError(f'teacher.{what} overrides the exit {what} '
@@ -84,8 +82,7 @@ class BYOTDetTeacher(BYOTTeacherBase):
             backbone_feats = student.backbone(probe_input(student))
             feats = student.neck(backbone_feats)
         first = getattr(student.neck, 'start_level', 0)
-        last = getattr(student.neck, 'backbone_end_level',
-                       len(backbone_feats)) - 1
+        last = getattr(student.neck, 'backbone_end_level', len(backbone_feats)) - 1
         self.exit_stages = check_exit_stages(
             exit_stages, range(first, last),
             f"the student's {type(student.neck).__name__} reads backbone "
@@ -102,18 +99,16 @@ class BYOTDetTeacher(BYOTTeacherBase):
                 exit_feats = self.necks[str(k)](backbone_feats[:k + 1])
             shapes = [tuple(f.shape) for f in exit_feats]
             if shapes != [tuple(f.shape) for f in feats]:
-                raise ValueError(
-                    f'teacher: exit {k}\'s neck gives maps of shapes {shapes} '
-                    f'but the student\'s head reads '
-                    f'{[tuple(f.shape) for f in feats]} (on a probe image): '
-                    f'adjust teacher.neck (num_outs, add_extra_convs)')
+                raise ValueError(f'teacher: exit {k}\'s neck gives maps of shapes {shapes} '
+                                 f'but the student\'s head reads '
+                                 f'{[tuple(f.shape) for f in feats]} (on a probe image): '
+                                 f'adjust teacher.neck (num_outs, add_extra_convs)')
             self.heads[str(k)] = rebuild_like(
                 student.bbox_head,
                 head_cfg,
                 train_cfg=student_cfg.get('train_cfg'),
                 test_cfg=student_cfg.get('test_cfg'))
-            self._set_exit_model(
-                k, student, neck=neck_cfg, bbox_head=head_cfg)
+            self._set_exit_model(k, student, neck=neck_cfg, bbox_head=head_cfg)
 
     def exit_prefixes(self, stage: int) -> Dict[str, str]:
         k = self._check_exit(stage)
@@ -123,15 +118,14 @@ class BYOTDetTeacher(BYOTTeacherBase):
             'bbox_head.': f'teacher.heads.{k}.'
         }
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, List[dict]]]:
+    def loss_and_targets(
+            self, student: nn.Module, inputs: Tensor, data_samples: list,
+            student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, List[dict]]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: the exits' task
         losses (``exit<k>.loss_cls``, ...) and per exit a ``loss_kd`` and a
         ``loss_feat`` pair (see the class docstring)."""
         num_classes = student.bbox_head.cls_out_channels
-        target_cls = flatten_cls(student_outs.head_outs[0],
-                                 num_classes).detach()
+        target_cls = flatten_cls(student_outs.head_outs[0], num_classes).detach()
         target_feats = [f.detach() for f in student_outs.feats]
         losses, kd, feat = {}, [], []
         for k in self.exit_stages:
@@ -140,14 +134,8 @@ class BYOTDetTeacher(BYOTTeacherBase):
             head = self.heads[str(k)]
             outs = head(exit_feats)
             exit_losses = scale_losses(
-                head.loss_by_feat(*outs, *student_outs.loss_inputs),
-                1.0 - self.alpha)
-            losses.update(
-                {f'exit{k}.{name}': v
-                 for name, v in exit_losses.items()})
-            kd.append(
-                dict(
-                    pred=flatten_cls(outs[0], num_classes),
-                    target=target_cls))
+                head.loss_by_feat(*outs, *student_outs.loss_inputs), 1.0 - self.alpha)
+            losses.update({f'exit{k}.{name}': v for name, v in exit_losses.items()})
+            kd.append(dict(pred=flatten_cls(outs[0], num_classes), target=target_cls))
             feat.append(dict(pred=list(exit_feats), target=target_feats))
         return losses, dict(loss_kd=kd, loss_feat=feat)

@@ -25,8 +25,7 @@ class BranchBottleneck(nn.Module):
     multiple of ``stride``, which a ResNet's ceil-rounding strides need on
     odd sizes and the authors' CIFAR sizes never did."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int,
-                 norm_cfg: dict) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, norm_cfg: dict) -> None:
         super().__init__()
         mid = out_channels // 4
         self.stride = stride
@@ -102,18 +101,15 @@ class BYOTSegTeacher(BYOTTeacherBase):
         super().__init__(student_cfg, alpha, init_cfg)
         decode = student.decode_head
         if not isinstance(decode.in_index, int) or student.with_neck:
-            raise ValueError(
-                'BYOTSegTeacher needs a student without a neck whose decode '
-                f'head reads one level (an int in_index), got in_index='
-                f'{decode.in_index!r}' +
-                (' and a neck' if student.with_neck else ''))
+            raise ValueError('BYOTSegTeacher needs a student without a neck whose decode '
+                             f'head reads one level (an int in_index), got in_index='
+                             f'{decode.in_index!r}' + (' and a neck' if student.with_neck else ''))
         with probing(student):
             feats = student.extract_feat(probe_input(student))
         deepest = decode.in_index % len(feats)
         self.deepest = deepest
         self.exit_stages = check_exit_stages(
-            exit_stages, range(deepest),
-            f"the student's decode head reads level {deepest} of "
+            exit_stages, range(deepest), f"the student's decode head reads level {deepest} of "
             f'{len(feats)}')
 
         decode_cfg = student_cfg['decode_head']
@@ -125,8 +121,8 @@ class BYOTSegTeacher(BYOTTeacherBase):
             dropout_ratio=0.1)
         head_cfg.update({
             key: decode_cfg[key]
-            for key in ('num_classes', 'norm_cfg', 'align_corners',
-                        'ignore_index', 'loss_decode') if key in decode_cfg
+            for key in ('num_classes', 'norm_cfg', 'align_corners', 'ignore_index', 'loss_decode')
+            if key in decode_cfg
         })
         norm_cfg = decode_cfg.get('norm_cfg') or dict(type='BN')
         target = feats[deepest]
@@ -134,20 +130,16 @@ class BYOTSegTeacher(BYOTTeacherBase):
         for k in self.exit_stages:
             stride = feats[k].shape[-1] // target.shape[-1]
             if feats[k].shape[-1] != stride * target.shape[-1]:
-                raise ValueError(
-                    f'teacher: level {k} ({feats[k].shape[-1]} wide) is not '
-                    f'an integer multiple of level {deepest} '
-                    f'({target.shape[-1]} wide) on a probe image')
+                raise ValueError(f'teacher: level {k} ({feats[k].shape[-1]} wide) is not '
+                                 f'an integer multiple of level {deepest} '
+                                 f'({target.shape[-1]} wide) on a probe image')
             self.bottlenecks[str(k)] = BranchBottleneck(
-                int(feats[k].shape[1]), int(target.shape[1]), stride,
-                norm_cfg)
-            cfg = dict(head_cfg, in_channels=int(feats[k].shape[1]),
-                       in_index=k)
+                int(feats[k].shape[1]), int(target.shape[1]), stride, norm_cfg)
+            cfg = dict(head_cfg, in_channels=int(feats[k].shape[1]), in_index=k)
             cfg.update(head or {})
             with DefaultScope.overwrite_default_scope('mmseg'):
                 self.heads[str(k)] = MODELS.build(cfg)
-            self._set_exit_model(k, student, decode_head=cfg,
-                                 auxiliary_head=None)
+            self._set_exit_model(k, student, decode_head=cfg, auxiliary_head=None)
 
     def exit_model(self, stage: int) -> ConfigDict:
         model = super().exit_model(stage)
@@ -156,14 +148,11 @@ class BYOTSegTeacher(BYOTTeacherBase):
 
     def exit_prefixes(self, stage: int) -> Dict[str, str]:
         k = self._check_exit(stage)
-        return {
-            'backbone.': 'student.backbone.',
-            'decode_head.': f'teacher.heads.{k}.'
-        }
+        return {'backbone.': 'student.backbone.', 'decode_head.': f'teacher.heads.{k}.'}
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, List[dict]]]:
+    def loss_and_targets(
+            self, student: nn.Module, inputs: Tensor, data_samples: list,
+            student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, List[dict]]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: the exits' task
         losses (``exit<k>.decode.loss_ce``, ...) and per exit a ``loss_kd``
         and a ``loss_feat`` pair (see the class docstring)."""
@@ -172,10 +161,7 @@ class BYOTSegTeacher(BYOTTeacherBase):
 
         def to_label_size(logits: Tensor) -> Tensor:
             return F.interpolate(
-                logits,
-                size=label.shape[-2:],
-                mode='bilinear',
-                align_corners=decode.align_corners)
+                logits, size=label.shape[-2:], mode='bilinear', align_corners=decode.align_corners)
 
         target_logits = to_label_size(student_outs.head_outs.detach())
         target_feat = student_outs.feats[self.deepest].detach()
@@ -183,12 +169,8 @@ class BYOTSegTeacher(BYOTTeacherBase):
         for k in self.exit_stages:
             head = self.heads[str(k)]
             logits = head(student_outs.feats)
-            exit_losses = scale_losses(
-                head.loss_by_feat(logits, data_samples), 1.0 - self.alpha)
-            losses.update({
-                f'exit{k}.decode.{name}': v
-                for name, v in exit_losses.items()
-            })
+            exit_losses = scale_losses(head.loss_by_feat(logits, data_samples), 1.0 - self.alpha)
+            losses.update({f'exit{k}.decode.{name}': v for name, v in exit_losses.items()})
             kd.append(
                 dict(
                     pred=to_label_size(logits),
@@ -196,7 +178,5 @@ class BYOTSegTeacher(BYOTTeacherBase):
                     label=label,
                     ignore_index=decode.ignore_index))
             feat.append(
-                dict(
-                    pred=self.bottlenecks[str(k)](student_outs.feats[k]),
-                    target=target_feat))
+                dict(pred=self.bottlenecks[str(k)](student_outs.feats[k]), target=target_feat))
         return losses, dict(loss_kd=kd, loss_feat=feat)

@@ -48,16 +48,14 @@ def check_alpha(alpha: Any) -> float:
     return float(alpha)
 
 
-def check_exit_stages(exit_stages: Optional[Sequence[int]],
-                      allowed: Sequence[int], where: str) -> Tuple[int, ...]:
+def check_exit_stages(exit_stages: Optional[Sequence[int]], allowed: Sequence[int],
+                      where: str) -> Tuple[int, ...]:
     """The exits as a tuple of distinct increasing stages among ``allowed``
     (all of them when None); ValueError naming the value otherwise."""
     if exit_stages is None:
         return tuple(allowed)
-    stages = list(exit_stages) if isinstance(exit_stages,
-                                             (list, tuple)) else None
-    if not stages or not all(
-            isinstance(s, int) and not isinstance(s, bool) for s in stages):
+    stages = list(exit_stages) if isinstance(exit_stages, (list, tuple)) else None
+    if not stages or not all(isinstance(s, int) and not isinstance(s, bool) for s in stages):
         raise ValueError(f'teacher.exit_stages must be a non-empty list of '
                          f'stage indices, got {exit_stages!r}')
     repeated = sorted({s for s in stages if stages.count(s) > 1})
@@ -66,10 +64,9 @@ def check_exit_stages(exit_stages: Optional[Sequence[int]],
                          f'stage(s) {repeated}')
     missing = [s for s in stages if s not in allowed]
     if missing:
-        raise ValueError(
-            f'teacher.exit_stages={list(stages)}: stage(s) {missing} do not '
-            f'exist as shallow exits; {where}, so exits can be '
-            f'{list(allowed)}')
+        raise ValueError(f'teacher.exit_stages={list(stages)}: stage(s) {missing} do not '
+                         f'exist as shallow exits; {where}, so exits can be '
+                         f'{list(allowed)}')
     return tuple(sorted(stages))
 
 
@@ -80,10 +77,9 @@ def truncated_backbone(backbone: nn.Module, cfg: dict, position: int) -> dict:
     there, and nothing after."""
     needed = ('num_stages', 'strides', 'dilations', 'out_indices')
     if not all(hasattr(backbone, a) for a in needed):
-        raise ValueError(
-            f'an exit exports with a truncated backbone: the student\'s '
-            f'{type(backbone).__name__} is not ResNet-like (needs '
-            f'{", ".join(needed)})')
+        raise ValueError(f'an exit exports with a truncated backbone: the student\'s '
+                         f'{type(backbone).__name__} is not ResNet-like (needs '
+                         f'{", ".join(needed)})')
     if getattr(backbone, 'multi_grid', None) or cfg.get('plugins'):
         raise ValueError('an exit cannot truncate a backbone with multi_grid '
                          'or plugins (they are laid out per stage)')
@@ -107,8 +103,7 @@ class BYOTTeacherBase(BaseSelfTeacher):
 
     distill_pairs = ('loss_kd', 'loss_feat')
 
-    def __init__(self, student_cfg: dict, alpha: float,
-                 init_cfg: Optional[dict]) -> None:
+    def __init__(self, student_cfg: dict, alpha: float, init_cfg: Optional[dict]) -> None:
         super().__init__(init_cfg=init_cfg)
         self.alpha = check_alpha(alpha)
         # the deepest classifier's task loss is weighted like the exits'
@@ -122,13 +117,11 @@ class BYOTTeacherBase(BaseSelfTeacher):
                              f'{list(self.exit_stages)}')
         return str(stage)
 
-    def _set_exit_model(self, stage: int, student: nn.Module,
-                        **parts: dict) -> None:
+    def _set_exit_model(self, stage: int, student: nn.Module, **parts: dict) -> None:
         model = copy.deepcopy(self._student_cfg)
         model.update(parts)
         try:
-            model['backbone'] = truncated_backbone(
-                student.backbone, model['backbone'], stage)
+            model['backbone'] = truncated_backbone(student.backbone, model['backbone'], stage)
         except ValueError as e:
             model = str(e)  # only the export needs it: raised there
         self._exit_cfgs[stage] = model

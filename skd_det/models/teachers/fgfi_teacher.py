@@ -115,16 +115,17 @@ class FGFITeacher(FrozenDetectorPart):
 
     distill_pairs = ('loss_feat', )
 
-    def __init__(self,
-                 student: nn.Module,
-                 student_cfg: dict,
-                 config: Union[str, dict],
-                 checkpoint: Optional[str] = None,
-                 psi: float = 0.5,
-                 adapter_relu: bool = True,
-                 init_cfg: Optional[dict] = dict(
-                     type='TruncNormal', layer='Conv2d', std=1e-4, a=-2e-4, b=2e-4,
-                     bias=0.)) -> None:
+    def __init__(
+        self,
+        student: nn.Module,
+        student_cfg: dict,
+        config: Union[str, dict],
+        checkpoint: Optional[str] = None,
+        psi: float = 0.5,
+        adapter_relu: bool = True,
+        init_cfg: Optional[dict] = dict(
+            type='TruncNormal', layer='Conv2d', std=1e-4, a=-2e-4, b=2e-4, bias=0.)
+    ) -> None:
         if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0 < psi <= 1:
             raise ValueError(f'teacher.psi must be a number in (0, 1], got {psi!r}')
         generator = anchor_generator(student)
@@ -137,8 +138,9 @@ class FGFITeacher(FrozenDetectorPart):
                 f'{s_classes}; FGFI imitates a teacher trained for the student\'s classes')
         widths = self._check_levels(student, generator.num_levels)
         self.adapters = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(c_s, c_t, 3, padding=1),
-                          *([nn.ReLU()] if adapter_relu else [])) for c_s, c_t in widths)
+            nn.Sequential(
+                nn.Conv2d(c_s, c_t, 3, padding=1), *([nn.ReLU()] if adapter_relu else []))
+            for c_s, c_t in widths)
 
     def _check_levels(self, student: nn.Module, num_levels: int) -> List[Tuple[int, int]]:
         """(student, teacher) width per level, after checking on a probe
@@ -158,8 +160,7 @@ class FGFITeacher(FrozenDetectorPart):
         return [(s.shape[1], t.shape[1]) for s, t in zip(s_feats, t_feats)]
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
-                         student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: no task losses, and
         the pair ``loss_feat`` (``pred``, ``target``, ``mask``)."""
         feats = student_outs.feats

@@ -59,10 +59,9 @@ def _normalisation(model_cfg: dict) -> dict:
 def _check_normalisation(student_cfg: dict, teacher_cfg: dict) -> None:
     student, teacher = _normalisation(student_cfg), _normalisation(teacher_cfg)
     if student != teacher:
-        raise ValueError(
-            'FrozenTeacher: the teacher is fed the student\'s preprocessed '
-            'batch, so its config\'s data_preprocessor must normalise as '
-            f'the student\'s does; student {student}, teacher {teacher}')
+        raise ValueError('FrozenTeacher: the teacher is fed the student\'s preprocessed '
+                         'batch, so its config\'s data_preprocessor must normalise as '
+                         f'the student\'s does; student {student}, teacher {teacher}')
 
 
 def _load_weights(model: nn.Module, path: str) -> None:
@@ -121,7 +120,9 @@ class FrozenDetectorPart(BaseSelfTeacher):
         if checkpoint is None:
             print_log(
                 f'{type(self).__name__}: no checkpoint, the teacher keeps its '
-                'random initialisation', logger='current', level=30)
+                'random initialisation',
+                logger='current',
+                level=30)
         else:
             _load_weights(model, checkpoint)
         model.requires_grad_(False)
@@ -214,23 +215,19 @@ class FrozenTeacher(FrozenDetectorPart):
         def shapes(ts):
             return [tuple(t.shape) for t in ts]
 
-        if shapes(s_feats) != shapes(t_feats) or shapes(s_cls) != shapes(
-                t_cls):
-            raise ValueError(
-                'FrozenTeacher: student and teacher must give the same '
-                'feature and class-score shapes; on a probe image the student '
-                f'gives features {shapes(s_feats)} and scores {shapes(s_cls)},'
-                f' the teacher {shapes(t_feats)} and {shapes(t_cls)}')
+        if shapes(s_feats) != shapes(t_feats) or shapes(s_cls) != shapes(t_cls):
+            raise ValueError('FrozenTeacher: student and teacher must give the same '
+                             'feature and class-score shapes; on a probe image the student '
+                             f'gives features {shapes(s_feats)} and scores {shapes(s_cls)},'
+                             f' the teacher {shapes(t_feats)} and {shapes(t_cls)}')
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: no task losses, and
         the pairs ``loss_feat`` and ``loss_kd``."""
-        x = inputs if self.view == 'inputs' else sharp_views(
-            data_samples, 'FrozenTeacher(view=sharp)').to(inputs)
+        x = inputs if self.view == 'inputs' else sharp_views(data_samples,
+                                                             'FrozenTeacher(view=sharp)').to(inputs)
         with torch.no_grad():
             feats = self.model.extract_feat(x)
             cls_scores = self.model.bbox_head(feats)[0]
-        return {}, kd_pairs(student, student_outs, feats, cls_scores,
-                            self.kd_avg_factor)
+        return {}, kd_pairs(student, student_outs, feats, cls_scores, self.kd_avg_factor)

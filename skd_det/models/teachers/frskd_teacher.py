@@ -22,9 +22,8 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
-from .utils import (PROBE_SIZE, check_kd_avg_factor, check_loss_weight,
-                    flatten_cls, num_pos_avg_factor, probe_input, probing,
-                    rebuild_like, scale_losses)
+from .utils import (PROBE_SIZE, check_kd_avg_factor, check_loss_weight, flatten_cls,
+                    num_pos_avg_factor, probe_input, probing, rebuild_like, scale_losses)
 
 
 def _describe(feats: Sequence[Tensor]) -> str:
@@ -34,21 +33,20 @@ def _describe(feats: Sequence[Tensor]) -> str:
     return f'{len(widths)} levels of {width} channels'
 
 
-def _select_levels(num_levels: int, in_indices: Optional[Sequence[int]],
-                   source: str) -> List[int]:
+def _select_levels(num_levels: int, in_indices: Optional[Sequence[int]], source: str) -> List[int]:
     if in_indices is None:
         return list(range(num_levels))
     indices = [int(i) for i in in_indices]
-    if not indices or sorted(set(indices)) != indices or not all(
-            0 <= i < num_levels for i in indices):
+    if not indices or sorted(set(indices)) != indices or not all(0 <= i < num_levels
+                                                                 for i in indices):
         raise ValueError(f'teacher.in_indices={list(in_indices)} must be '
                          f'increasing indices into {source}, which has '
                          f'{num_levels} levels')
     return indices
 
 
-def _build_neck(neck_cfg: dict, feats: Sequence[Tensor],
-                indices: Sequence[int], source: str) -> nn.Module:
+def _build_neck(neck_cfg: dict, feats: Sequence[Tensor], indices: Sequence[int],
+                source: str) -> nn.Module:
     """Build the teacher BiFPN over ``feats`` (the selected student levels),
     filling ``in_channels`` and checking what a BiFPN needs: the given
     ``in_channels`` (if any) equal the student's widths, and every level
@@ -56,19 +54,17 @@ def _build_neck(neck_cfg: dict, feats: Sequence[Tensor],
     widths = [int(f.shape[1]) for f in feats]
     given = neck_cfg.get('in_channels')
     if given is not None and [int(c) for c in given] != widths:
-        raise ValueError(
-            f'teacher.neck.in_channels={list(given)} ({len(given)} levels) '
-            f'does not match {source} at in_indices={list(indices)}: '
-            f'{_describe(feats)}')
+        raise ValueError(f'teacher.neck.in_channels={list(given)} ({len(given)} levels) '
+                         f'does not match {source} at in_indices={list(indices)}: '
+                         f'{_describe(feats)}')
     sizes = [tuple(f.shape[-2:]) for f in feats]
     for (h, w), (h2, w2) in zip(sizes, sizes[1:]):
         if (h2, w2) != (math.ceil(h / 2), math.ceil(w / 2)):
-            raise ValueError(
-                f'teacher: a BiFPN needs each level at half the resolution '
-                f'of the previous one, but {source} at in_indices='
-                f'{list(indices)} have sizes {sizes} on a {PROBE_SIZE}x'
-                f'{PROBE_SIZE} image (dilated stages share a resolution): '
-                'choose in_indices of distinct strides')
+            raise ValueError(f'teacher: a BiFPN needs each level at half the resolution '
+                             f'of the previous one, but {source} at in_indices='
+                             f'{list(indices)} have sizes {sizes} on a {PROBE_SIZE}x'
+                             f'{PROBE_SIZE} image (dilated stages share a resolution): '
+                             'choose in_indices of distinct strides')
     cfg = dict(neck_cfg, in_channels=widths)
     return MODELS.build(cfg)
 
@@ -77,18 +73,15 @@ def _check_head_input(head_input: str, neck: nn.Module) -> str:
     if head_input not in ('pre_activation', 'activated'):
         raise ValueError("teacher.head_input must be 'pre_activation' or "
                          f"'activated', got {head_input!r}")
-    if head_input == 'activated' and not (
-            getattr(neck, 'return_pre_activation', False)
-            and hasattr(neck, 'out_act')):
-        raise ValueError(
-            "teacher.head_input='activated' activates pre-activation "
-            'BiFPN outputs: the teacher neck needs '
-            'return_pre_activation=True (and an out_act)')
+    if head_input == 'activated' and not (getattr(neck, 'return_pre_activation', False)
+                                          and hasattr(neck, 'out_act')):
+        raise ValueError("teacher.head_input='activated' activates pre-activation "
+                         'BiFPN outputs: the teacher neck needs '
+                         'return_pre_activation=True (and an out_act)')
     return head_input
 
 
-def _head_feats(neck: nn.Module, feats: Sequence[Tensor],
-                head_input: str) -> List[Tensor]:
+def _head_feats(neck: nn.Module, feats: Sequence[Tensor], head_input: str) -> List[Tensor]:
     """The teacher head's input: the BiFPN outputs ``feats`` as they are
     or through the BiFPN's output activation."""
     if head_input == 'pre_activation':
@@ -96,8 +89,8 @@ def _head_feats(neck: nn.Module, feats: Sequence[Tensor],
     return [neck.out_act(t) for t in feats]
 
 
-def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs:
-                 Sequence, num_classes: int) -> dict:
+def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs: Sequence,
+                 num_classes: int) -> dict:
     """The ``loss_kd_bbox`` pair: box outputs flattened to (M, B) per anchor
     (B = box channels per anchor), weighted by the teacher's confidence."""
     cls_t, box_s, box_t = teacher_outs[0], student_outs[1], teacher_outs[1]
@@ -231,8 +224,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         with probing(student):
             x = probe_input(student)
             backbone_feats = student.backbone(x)
-            head_feats = student.neck(
-                backbone_feats) if student.with_neck else backbone_feats
+            head_feats = student.neck(backbone_feats) if student.with_neck else backbone_feats
         tapped = head_feats if tap == 'neck' else backbone_feats
         part = student.neck if tap == 'neck' and student.with_neck \
             else student.backbone
@@ -254,17 +246,15 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         s_sizes = [tuple(f.shape[-2:]) for f in head_feats]
         widths = sorted({int(t.shape[1]) for t in teacher_feats})
         if t_sizes != s_sizes or len(widths) != 1:
-            raise ValueError(
-                f'teacher: the BiFPN gives {_describe(teacher_feats)} of '
-                f'sizes {t_sizes}, but the head needs one width over the '
-                f"{len(s_sizes)} levels of sizes {s_sizes} the student's "
-                f'head takes (on a {PROBE_SIZE}x{PROBE_SIZE} image)')
+            raise ValueError(f'teacher: the BiFPN gives {_describe(teacher_feats)} of '
+                             f'sizes {t_sizes}, but the head needs one width over the '
+                             f"{len(s_sizes)} levels of sizes {s_sizes} the student's "
+                             f'head takes (on a {PROBE_SIZE}x{PROBE_SIZE} image)')
         if shared_head:
             if widths[0] != head.in_channels:
-                raise ValueError(
-                    f'teacher.shared_head=True: the BiFPN width {widths[0]} '
-                    f"must equal the student head's in_channels="
-                    f'{head.in_channels}')
+                raise ValueError(f'teacher.shared_head=True: the BiFPN width {widths[0]} '
+                                 f"must equal the student head's in_channels="
+                                 f'{head.in_channels}')
             self.head = None
         else:
             self.head = rebuild_like(
@@ -274,9 +264,8 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 train_cfg=student_cfg.get('train_cfg'),
                 test_cfg=student_cfg.get('test_cfg'))
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
         teacher head's losses (``loss_cls``, ``loss_bbox``) and the pairs
         ``loss_feat`` (student levels vs detached BiFPN outputs) and
@@ -285,12 +274,10 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         ``loss_kd_bbox`` (box outputs, (M, B), weighted by the teacher's
         confidence)."""
         head = student.bbox_head if self.head is None else self.head
-        tapped = (student_outs.feats
-                  if self.tap == 'neck' else student_outs.backbone_feats)
+        tapped = (student_outs.feats if self.tap == 'neck' else student_outs.backbone_feats)
         student_feats = [tapped[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        teacher_outs = head(
-            _head_feats(self.neck, teacher_feats, self.head_input))
+        teacher_outs = head(_head_feats(self.neck, teacher_feats, self.head_input))
         losses = head.loss_by_feat(*teacher_outs, *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
@@ -300,16 +287,13 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         pairs = dict(
             loss_feat=dict(
                 pred=student_feats,
-                target=[t.detach() for t in teacher_feats[:len(student_feats)]]
-            ),
+                target=[t.detach() for t in teacher_feats[:len(student_feats)]]),
             loss_kd=dict(
                 pred=flatten_cls(student_cls, num_classes),
                 target=flatten_cls(teacher_outs[0], num_classes).detach(),
-                avg_factor=num_pos_avg_factor(self.kd_avg_factor,
-                                              student.bbox_head, student_cls,
+                avg_factor=num_pos_avg_factor(self.kd_avg_factor, student.bbox_head, student_cls,
                                               student_outs.loss_inputs)),
-            loss_kd_bbox=_box_kd_pair(head, student_outs.head_outs,
-                                      teacher_outs, num_classes))
+            loss_kd_bbox=_box_kd_pair(head, student_outs.head_outs, teacher_outs, num_classes))
         return losses, pairs
 
 
@@ -372,8 +356,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         source = f"the student's {type(part).__name__} outputs"
         self.in_indices = _select_levels(len(feats), in_indices, source)
         selected = [feats[i] for i in self.in_indices]
-        neck_cfg = dict(
-            type='BiFPN', out_channels=256, return_pre_activation=True)
+        neck_cfg = dict(type='BiFPN', out_channels=256, return_pre_activation=True)
         neck_cfg.update(neck or {})
         self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
         self.head_input = _check_head_input(head_input, self.neck)
@@ -382,14 +365,12 @@ class FRSKDSegTeacher(BaseSelfTeacher):
 
         head = student.decode_head
         in_index = head.in_index
-        student_levels = list(in_index) if isinstance(
-            in_index, (list, tuple)) else [in_index]
+        student_levels = list(in_index) if isinstance(in_index, (list, tuple)) else [in_index]
         missing = [i for i in student_levels if i not in self.in_indices]
         if missing:
-            raise ValueError(
-                f'teacher.in_indices={self.in_indices} must include the '
-                f"levels {student_levels} the student's decode head reads "
-                f'(its in_index)')
+            raise ValueError(f'teacher.in_indices={self.in_indices} must include the '
+                             f"levels {student_levels} the student's decode head reads "
+                             f'(its in_index)')
         positions = [self.in_indices.index(i) for i in student_levels]
         widths = [int(teacher_feats[p].shape[1]) for p in positions]
         if isinstance(in_index, (list, tuple)):
@@ -398,22 +379,19 @@ class FRSKDSegTeacher(BaseSelfTeacher):
             overrides = dict(in_index=positions[0], in_channels=widths[0])
         self.head = rebuild_like(head, student_cfg['decode_head'], **overrides)
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
         duplicate head's losses under ``decode.`` (as EncoderDecoder names
         them) and the pairs ``loss_feat`` and ``loss_kd`` (see the class
         docstring)."""
         student_feats = [student_outs.feats[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        teacher_logits = self.head(
-            _head_feats(self.neck, teacher_feats, self.head_input))
+        teacher_logits = self.head(_head_feats(self.neck, teacher_feats, self.head_input))
         # Imported here: only the segmentation teacher needs mmseg, and
         # skd_det.models must import without it.
         from mmseg.utils import add_prefix
-        losses = add_prefix(
-            self.head.loss_by_feat(teacher_logits, data_samples), 'decode')
+        losses = add_prefix(self.head.loss_by_feat(teacher_logits, data_samples), 'decode')
         label = torch.stack([s.gt_sem_seg.data for s in data_samples])
 
         def to_label_size(logits: Tensor) -> Tensor:
@@ -426,8 +404,7 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         pairs = dict(
             loss_feat=dict(
                 pred=student_feats,
-                target=[t.detach() for t in teacher_feats[:len(student_feats)]]
-            ),
+                target=[t.detach() for t in teacher_feats[:len(student_feats)]]),
             loss_kd=dict(
                 pred=to_label_size(student_outs.head_outs),
                 target=to_label_size(teacher_logits.detach()),

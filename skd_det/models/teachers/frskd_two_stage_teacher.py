@@ -18,8 +18,7 @@ from torch import Tensor
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..distillers.two_stage import roi_loss, rpn_loss
 from .frskd_teacher import _build_neck, _check_head_input, _head_feats
-from .utils import (PROBE_SIZE, check_loss_weight, probe_input, probing,
-                    rebuild_like, scale_losses)
+from .utils import PROBE_SIZE, check_loss_weight, probe_input, probing, rebuild_like, scale_losses
 
 
 def _stage_cfg(student_cfg: dict, key: str, stage: str) -> Optional[dict]:
@@ -84,34 +83,28 @@ class FRSKDTwoStageTeacher(BaseSelfTeacher):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (hasattr(student, 'rpn_head') and hasattr(student, 'roi_head')):
-            raise TypeError(
-                'FRSKDTwoStageTeacher needs a two-stage student (rpn_head + '
-                f'roi_head), got {type(student).__name__}; FRSKDDetTeacher '
-                'is the dense-detector form')
+            raise TypeError('FRSKDTwoStageTeacher needs a two-stage student (rpn_head + '
+                            f'roi_head), got {type(student).__name__}; FRSKDDetTeacher '
+                            'is the dense-detector form')
         self.loss_weight = check_loss_weight(loss_weight)
         with probing(student):
             feats = list(student.extract_feat(probe_input(student)))
         source = f"the student's {type(student.neck).__name__} outputs"
         width = int(feats[0].shape[1])
         neck_cfg = dict(
-            type='BiFPN',
-            out_channels=width,
-            num_outs=len(feats),
-            return_pre_activation=True)
+            type='BiFPN', out_channels=width, num_outs=len(feats), return_pre_activation=True)
         neck_cfg.update(neck or {})
-        self.neck = _build_neck(neck_cfg, feats, list(range(len(feats))),
-                                source)
+        self.neck = _build_neck(neck_cfg, feats, list(range(len(feats))), source)
         self.head_input = _check_head_input(head_input, self.neck)
         with probing(self.neck):
             teacher_feats = self.neck(feats)
         t_shapes = [tuple(t.shape[1:]) for t in teacher_feats]
         s_shapes = [tuple(f.shape[1:]) for f in feats]
         if t_shapes != s_shapes:
-            raise ValueError(
-                f'teacher: the BiFPN gives (C, H, W) {t_shapes} on a '
-                f'{PROBE_SIZE}x{PROBE_SIZE} image, but the RPN and RoI head '
-                f"copies take the student's {s_shapes}: teacher.neck "
-                f'needs out_channels={width} and num_outs={len(feats)}')
+            raise ValueError(f'teacher: the BiFPN gives (C, H, W) {t_shapes} on a '
+                             f'{PROBE_SIZE}x{PROBE_SIZE} image, but the RPN and RoI head '
+                             f"copies take the student's {s_shapes}: teacher.neck "
+                             f'needs out_channels={width} and num_outs={len(feats)}')
         self.rpn_head = rebuild_like(
             student.rpn_head,
             student_cfg['rpn_head'],
@@ -123,9 +116,8 @@ class FRSKDTwoStageTeacher(BaseSelfTeacher):
             train_cfg=_stage_cfg(student_cfg, 'train_cfg', 'rcnn'),
             test_cfg=_stage_cfg(student_cfg, 'test_cfg', 'rcnn'))
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets` and the class
         docstring."""
         rois = student_outs.rois
@@ -133,20 +125,13 @@ class FRSKDTwoStageTeacher(BaseSelfTeacher):
         teacher_feats = self.neck(student_feats)
         head_feats = _head_feats(self.neck, teacher_feats, self.head_input)
         losses, _, _ = rpn_loss(
-            self.rpn_head,
-            head_feats,
-            student_outs.loss_inputs,
-            with_proposals=False)
-        roi_losses, results = roi_loss(self.roi_head, head_feats,
-                                       rois.sampling_results,
+            self.rpn_head, head_feats, student_outs.loss_inputs, with_proposals=False)
+        roi_losses, results = roi_loss(self.roi_head, head_feats, rois.sampling_results,
                                        student_outs.loss_inputs[0])
         losses.update(roi_losses)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
         pairs = dict(
-            loss_feat=dict(
-                pred=student_feats,
-                target=[t.detach() for t in teacher_feats]),
-            loss_kd=dict(
-                pred=rois.cls_score, target=results['cls_score'].detach()))
+            loss_feat=dict(pred=student_feats, target=[t.detach() for t in teacher_feats]),
+            loss_kd=dict(pred=rois.cls_score, target=results['cls_score'].detach()))
         return losses, pairs

@@ -16,8 +16,7 @@ from torch import Tensor
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..distillers.two_stage import two_stage_loss
 from ..layers.lgd import box_cell_masks, box_overlap_masks, level_sizes
-from .utils import (PROBE_SIZE, check_loss_weight, probe_input, probing,
-                    scale_losses)
+from .utils import PROBE_SIZE, check_loss_weight, probe_input, probing, scale_losses
 
 
 def _box_tensor(boxes) -> Tensor:
@@ -130,57 +129,51 @@ class LGDTeacher(BaseSelfTeacher):
         classes = student.roi_head.bbox_head if self.two_stage else head
         priors = getattr(head, 'prior_generator', None)
         if priors is None or not hasattr(classes, 'num_classes'):
-            raise TypeError(
-                f"LGDTeacher needs a dense head with a prior_generator "
-                f"(its strides) and num_classes; the student's "
-                f'{type(head).__name__} has not')
+            raise TypeError(f"LGDTeacher needs a dense head with a prior_generator "
+                            f"(its strides) and num_classes; the student's "
+                            f'{type(head).__name__} has not')
         self.strides = [(float(s[0]), float(s[1])) for s in priors.strides]
         with probing(student):
             feats = student.extract_feat(probe_input(student))
         sizes = [tuple(f.shape[-2:]) for f in feats]
         expected = level_sizes((PROBE_SIZE, PROBE_SIZE), self.strides)
         if sizes != expected:
-            raise ValueError(
-                f"LGDTeacher: the student's features have sizes {sizes} on a "
-                f'{PROBE_SIZE}x{PROBE_SIZE} image, but its head\'s strides '
-                f'{self.strides} give {expected}; LGD maps boxes onto the '
-                'levels the head sees')
+            raise ValueError(f"LGDTeacher: the student's features have sizes {sizes} on a "
+                             f'{PROBE_SIZE}x{PROBE_SIZE} image, but its head\'s strides '
+                             f'{self.strides} give {expected}; LGD maps boxes onto the '
+                             'levels the head sees')
         widths = {int(f.shape[1]) for f in feats}
         if widths != {head.in_channels}:
-            raise ValueError(
-                f"LGDTeacher: the student's head takes {head.in_channels} "
-                f'channels, its features have {sorted(widths)}')
+            raise ValueError(f"LGDTeacher: the student's head takes {head.in_channels} "
+                             f'channels, its features have {sorted(widths)}')
         width = head.in_channels
 
         encoder_cfg = dict(type='LGDLabelEncoder')
         encoder_cfg.update(label_encoder or {})
-        for key, value, source in (
-            ('num_classes', classes.num_classes,
-             f"the student's {type(classes).__name__} num_classes"),
-            ('embed_dims', embed_dims, 'teacher.embed_dims')):
+        for key, value, source in (('num_classes', classes.num_classes,
+                                    f"the student's {type(classes).__name__} num_classes"),
+                                   ('embed_dims', embed_dims, 'teacher.embed_dims')):
             given = encoder_cfg.setdefault(key, value)
             if given != value:
-                raise ValueError(
-                    f'teacher.label_encoder.{key}={given} does not match '
-                    f'{source}={value}')
+                raise ValueError(f'teacher.label_encoder.{key}={given} does not match '
+                                 f'{source}={value}')
         self.label_encoder = MODELS.build(encoder_cfg)
         self.appearance_encoder = MODELS.build(
-            dict(type='LGDAppearanceEncoder', in_channels=width,
-                 embed_dims=embed_dims))
+            dict(type='LGDAppearanceEncoder', in_channels=width, embed_dims=embed_dims))
         self.relation_adapter = MODELS.build(
-            dict(type='LGDRelationAdapter', embed_dims=embed_dims,
-                 num_heads=num_heads))
+            dict(type='LGDRelationAdapter', embed_dims=embed_dims, num_heads=num_heads))
         self.knowledge_mapper = MODELS.build(
-            dict(type='LGDKnowledgeMapper', embed_dims=embed_dims,
-                 out_channels=width, context=self.label_encoder.context))
-        self.student_adapter = MODELS.build(
-            dict(type='LGDStudentAdapter', channels=width))
+            dict(
+                type='LGDKnowledgeMapper',
+                embed_dims=embed_dims,
+                out_channels=width,
+                context=self.label_encoder.context))
+        self.student_adapter = MODELS.build(dict(type='LGDStudentAdapter', channels=width))
         self.loss_weight = float(loss_weight)
         self.detach_appearance = bool(detach_appearance)
         self.detach_distill_student = False
 
-    def teacher_feats(self, feats: Sequence[Tensor],
-                      gt_instances: Sequence[Any],
+    def teacher_feats(self, feats: Sequence[Tensor], gt_instances: Sequence[Any],
                       img_metas: Sequence[dict]) -> List[Tensor]:
         """The teacher pyramid: L maps of the shapes of ``feats``.
 
@@ -192,15 +185,13 @@ class LGDTeacher(BaseSelfTeacher):
                 ``batch_input_shape`` (the padded batch's (H, W), set by
                 mmdet's data preprocessor).
         """
-        missing = [k for k in ('img_shape', 'batch_input_shape')
-                   if k not in img_metas[0]]
+        missing = [k for k in ('img_shape', 'batch_input_shape') if k not in img_metas[0]]
         if missing:
             raise KeyError(f'LGDTeacher: the image metainfo lacks {missing} '
                            f'(it has {sorted(img_metas[0])})')
         pad_shape = tuple(img_metas[0]['batch_input_shape'][:2])
         desc, boxes, counts = self.label_encoder.build_objects(
-            [_box_tensor(g.bboxes) for g in gt_instances],
-            [g.labels for g in gt_instances],
+            [_box_tensor(g.bboxes) for g in gt_instances], [g.labels for g in gt_instances],
             [m['img_shape'][:2] for m in img_metas], pad_shape)
         labels = self.label_encoder(desc, counts)
         sizes = [tuple(f.shape[-2:]) for f in feats]
@@ -211,9 +202,8 @@ class LGDTeacher(BaseSelfTeacher):
         relation = self.relation_adapter(appearance, labels, counts)
         return self.knowledge_mapper(relation, masks, counts, sizes)
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
         student head's losses on the teacher pyramid (``loss_cls``,
         ``loss_bbox``, ...; two-stage: the RPN's and the RoI head's) and the
@@ -223,18 +213,14 @@ class LGDTeacher(BaseSelfTeacher):
         gt_instances, img_metas, _ = student_outs.loss_inputs
         teacher_feats = self.teacher_feats(feats, gt_instances, img_metas)
         if self.two_stage:
-            losses, _, _ = two_stage_loss(student, teacher_feats,
-                                          student_outs.loss_inputs)
+            losses, _, _ = two_stage_loss(student, teacher_feats, student_outs.loss_inputs)
         else:
             head = student.bbox_head
-            losses = head.loss_by_feat(*head(teacher_feats),
-                                       *student_outs.loss_inputs)
+            losses = head.loss_by_feat(*head(teacher_feats), *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
-        adapter_in = [f.detach() for f in feats
-                      ] if self.detach_distill_student else feats
+        adapter_in = [f.detach() for f in feats] if self.detach_distill_student else feats
         pairs = dict(
             loss_feat=dict(
-                pred=self.student_adapter(adapter_in),
-                target=[t.detach() for t in teacher_feats]))
+                pred=self.student_adapter(adapter_in), target=[t.detach() for t in teacher_feats]))
         return losses, pairs

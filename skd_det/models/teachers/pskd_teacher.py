@@ -76,8 +76,8 @@ class PSKDTeacher(BaseSelfTeacher):
                  alpha_T: float = 0.8,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(alpha_T, bool) or not isinstance(
-                alpha_T, (int, float)) or not 0 <= alpha_T <= 1:
+        if isinstance(alpha_T, bool) or not isinstance(alpha_T,
+                                                       (int, float)) or not 0 <= alpha_T <= 1:
             raise ValueError(f'teacher.alpha_T must be a number in [0, 1], '
                              f'got {alpha_T!r}')
         self.alpha_T = float(alpha_T)
@@ -136,24 +136,21 @@ class PSKDTeacher(BaseSelfTeacher):
         missing, unexpected or mismatched key if it is not a snapshot of
         this student (``where`` names the entry in messages)."""
         if not isinstance(state, dict) or not isinstance(
-                state.get('state_dict'), dict) or not isinstance(
-                    state.get('refreshes'), int):
+                state.get('state_dict'), dict) or not isinstance(state.get('refreshes'), int):
             raise ValueError(f'{where} must be a dict with state_dict and '
                              f'refreshes, got {type(state).__name__}')
         given, own = state['state_dict'], self.snapshot.state_dict()
         missing = sorted(set(own) - set(given))
         unexpected = sorted(set(given) - set(own))
         if missing or unexpected:
-            raise ValueError(
-                f'{where} is not a snapshot of this student: '
-                f'{len(missing)} missing keys (first: {missing[:1]}), '
-                f'{len(unexpected)} unexpected (first: {unexpected[:1]})')
+            raise ValueError(f'{where} is not a snapshot of this student: '
+                             f'{len(missing)} missing keys (first: {missing[:1]}), '
+                             f'{len(unexpected)} unexpected (first: {unexpected[:1]})')
         for key, value in own.items():
             if given[key].shape != value.shape:
-                raise ValueError(
-                    f'{where} is not a snapshot of this student: {key} has '
-                    f'shape {tuple(given[key].shape)}, the student '
-                    f'{tuple(value.shape)}')
+                raise ValueError(f'{where} is not a snapshot of this student: {key} has '
+                                 f'shape {tuple(given[key].shape)}, the student '
+                                 f'{tuple(value.shape)}')
         self.snapshot.load_state_dict(given)
         self.refreshes = state['refreshes']
 
@@ -192,20 +189,17 @@ class PSKDDetTeacher(PSKDTeacher):
     distill_pairs = ('loss_cls', )
     replaced_losses = {'loss_cls': 'loss_cls'}
 
-    def __init__(self, student: nn.Module, student_cfg: dict,
-                 **kwargs) -> None:
+    def __init__(self, student: nn.Module, student_cfg: dict, **kwargs) -> None:
         head = getattr(student, 'bbox_head', None)
         if not (hasattr(head, 'get_anchors') and hasattr(head, 'get_targets')
                 and getattr(head, 'use_sigmoid_cls', False)):
-            raise ValueError(
-                "PSKDDetTeacher mixes the targets of an anchor-based dense "
-                "head with a sigmoid classifier (RetinaNet); the student's "
-                f'bbox_head {type(head).__name__} is not one')
+            raise ValueError("PSKDDetTeacher mixes the targets of an anchor-based dense "
+                             "head with a sigmoid classifier (RetinaNet); the student's "
+                             f'bbox_head {type(head).__name__} is not one')
         super().__init__(student, student_cfg, **kwargs)
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: no task losses;
         the pair ``loss_cls`` (see the class docstring)."""
         alpha = self._mixing_weight()
@@ -215,14 +209,13 @@ class PSKDDetTeacher(PSKDTeacher):
         gt_instances, img_metas, gt_instances_ignore = \
             student_outs.loss_inputs
         with torch.no_grad():
-            anchors, valid_flags = head.get_anchors(
-                [s.shape[-2:] for s in cls_scores],
-                img_metas,
-                device=cls_scores[0].device)
+            anchors, valid_flags = head.get_anchors([s.shape[-2:] for s in cls_scores],
+                                                    img_metas,
+                                                    device=cls_scores[0].device)
             # AnchorHead-family get_targets: labels, label weights, ...,
             # avg_factor; per level (N, anchors of the level)
-            targets = head.get_targets(anchors, valid_flags, gt_instances,
-                                       img_metas, gt_instances_ignore)
+            targets = head.get_targets(anchors, valid_flags, gt_instances, img_metas,
+                                       gt_instances_ignore)
             labels = torch.cat([t.reshape(-1) for t in targets[0]])
             weights = torch.cat([t.reshape(-1) for t in targets[1]])
             if alpha > 0:
@@ -268,28 +261,24 @@ class PSKDSegTeacher(PSKDTeacher):
 
     distill_pairs = ('loss_ce', )
 
-    def __init__(self, student: nn.Module, student_cfg: dict,
-                 **kwargs) -> None:
+    def __init__(self, student: nn.Module, student_cfg: dict, **kwargs) -> None:
         head = getattr(student, 'decode_head', None)
         loss = getattr(head, 'loss_decode', None)
-        if (type(loss).__name__ != 'CrossEntropyLoss'
-                or getattr(loss, 'use_sigmoid', True)
+        if (type(loss).__name__ != 'CrossEntropyLoss' or getattr(loss, 'use_sigmoid', True)
                 or getattr(loss, 'use_mask', True)
                 or getattr(loss, 'class_weight', None) is not None
                 or getattr(head, 'sampler', None) is not None):
-            raise ValueError(
-                'PSKDSegTeacher replaces a decode head loss that is one '
-                'softmax CrossEntropyLoss without class_weight and without '
-                f'a pixel sampler; the student has loss_decode '
-                f'{type(loss).__name__} and sampler '
-                f'{type(getattr(head, "sampler", None)).__name__}')
+            raise ValueError('PSKDSegTeacher replaces a decode head loss that is one '
+                             'softmax CrossEntropyLoss without class_weight and without '
+                             f'a pixel sampler; the student has loss_decode '
+                             f'{type(loss).__name__} and sampler '
+                             f'{type(getattr(head, "sampler", None)).__name__}')
         super().__init__(student, student_cfg, **kwargs)
         self.avg_non_ignore = bool(loss.avg_non_ignore)
         self.replaced_losses = {'loss_ce': f'decode.{loss.loss_name}'}
 
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor,
-                         data_samples: list, student_outs: StudentOutputs
-                         ) -> Tuple[Dict[str, Any], Dict[str, dict]]:
+    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
         """See :meth:`BaseSelfTeacher.loss_and_targets`: no task losses;
         the pair ``loss_ce`` (see the class docstring)."""
         alpha = self._mixing_weight()
@@ -298,31 +287,22 @@ class PSKDSegTeacher(PSKDTeacher):
 
         def to_label_size(logits: Tensor) -> Tensor:
             return F.interpolate(
-                logits,
-                size=label.shape[-2:],
-                mode='bilinear',
-                align_corners=head.align_corners)
+                logits, size=label.shape[-2:], mode='bilinear', align_corners=head.align_corners)
 
         pred = to_label_size(student_outs.head_outs)
         with torch.no_grad():
             valid = label != head.ignore_index
             if alpha > 0:
                 snap = self.snapshot
-                prev = to_label_size(
-                    snap.decode_head(snap.extract_feat(inputs)))
+                prev = to_label_size(snap.decode_head(snap.extract_feat(inputs)))
                 target = prev.float().softmax(1).mul_(alpha)
             else:
                 target = pred.new_zeros(pred.shape, dtype=torch.float32)
             # in place, without a (N, K, H, W) one-hot tensor: dense maps are
             # large
             index = torch.where(valid, label, torch.zeros_like(label))
-            target.scatter_add_(1, index[:, None],
-                                valid[:, None].to(target.dtype) * (1 - alpha))
+            target.scatter_add_(1, index[:, None], valid[:, None].to(target.dtype) * (1 - alpha))
             target.mul_(valid[:, None])
         avg_factor = valid.sum() if self.avg_non_ignore else label.numel()
         return {}, dict(
-            loss_ce=dict(
-                pred=pred,
-                target=target,
-                weight=valid.float(),
-                avg_factor=avg_factor))
+            loss_ce=dict(pred=pred, target=target, weight=valid.float(), avg_factor=avg_factor))

@@ -54,9 +54,7 @@ def rebuild_like(module: nn.Module, cfg: dict, **overrides) -> nn.Module:
 
 def flatten_cls(cls_scores: Sequence[Tensor], num_classes: int) -> Tensor:
     """Per-level (N, A*C, H, W) -> (sum_l N*H*W*A, C), mmdet's order."""
-    return torch.cat([
-        s.permute(0, 2, 3, 1).reshape(-1, num_classes) for s in cls_scores
-    ])
+    return torch.cat([s.permute(0, 2, 3, 1).reshape(-1, num_classes) for s in cls_scores])
 
 
 def scale_losses(losses: Dict[str, Any], weight: float) -> Dict[str, Any]:
@@ -86,15 +84,13 @@ def check_kd_avg_factor(kd_avg_factor: str, head: nn.Module) -> str:
         raise ValueError("teacher.kd_avg_factor must be 'mean' or 'num_pos', "
                          f'got {kd_avg_factor!r}')
     if kd_avg_factor == 'num_pos' and not hasattr(head, 'get_anchors'):
-        raise ValueError(
-            "teacher.kd_avg_factor='num_pos' counts the positive anchors of "
-            f"an anchor-based head (AnchorHead API); the student's "
-            f"{type(head).__name__} has none: use 'mean'")
+        raise ValueError("teacher.kd_avg_factor='num_pos' counts the positive anchors of "
+                         f"an anchor-based head (AnchorHead API); the student's "
+                         f"{type(head).__name__} has none: use 'mean'")
     return kd_avg_factor
 
 
-def num_pos_avg_factor(mode: str, head: nn.Module,
-                       cls_scores: Sequence[Tensor],
+def num_pos_avg_factor(mode: str, head: nn.Module, cls_scores: Sequence[Tensor],
                        loss_inputs: tuple) -> Optional[float]:
     """The ``avg_factor`` of the ``loss_kd`` pair: None ('mean': average
     over anchors) or the number of positive anchors of ``head``'s target
@@ -104,18 +100,16 @@ def num_pos_avg_factor(mode: str, head: nn.Module,
         return None
     gt_instances, img_metas, gt_instances_ignore = loss_inputs
     featmap_sizes = [s.shape[-2:] for s in cls_scores]
-    anchors, valid_flags = head.get_anchors(
-        featmap_sizes, img_metas, device=cls_scores[0].device)
+    anchors, valid_flags = head.get_anchors(featmap_sizes, img_metas, device=cls_scores[0].device)
     with torch.no_grad():
         # AnchorHead-family get_targets all end with avg_factor
-        targets = head.get_targets(anchors, valid_flags, gt_instances,
-                                   img_metas, gt_instances_ignore)
+        targets = head.get_targets(anchors, valid_flags, gt_instances, img_metas,
+                                   gt_instances_ignore)
     return max(float(targets[-1]), 1.0)
 
 
-def kd_pairs(student: nn.Module, student_outs: StudentOutputs,
-             teacher_feats: Sequence[Tensor], teacher_cls: Sequence[Tensor],
-             avg_mode: str) -> Dict[str, dict]:
+def kd_pairs(student: nn.Module, student_outs: StudentOutputs, teacher_feats: Sequence[Tensor],
+             teacher_cls: Sequence[Tensor], avg_mode: str) -> Dict[str, dict]:
     """The ``loss_feat`` (student head inputs vs detached teacher features,
     per level) and ``loss_kd`` (student vs detached teacher class logits,
     (M, K) over all M anchors) pairs of a dense detector."""
@@ -123,11 +117,8 @@ def kd_pairs(student: nn.Module, student_outs: StudentOutputs,
     num_classes = head.cls_out_channels
     student_cls = student_outs.head_outs[0]
     return dict(
-        loss_feat=dict(
-            pred=list(student_outs.feats),
-            target=[t.detach() for t in teacher_feats]),
+        loss_feat=dict(pred=list(student_outs.feats), target=[t.detach() for t in teacher_feats]),
         loss_kd=dict(
             pred=flatten_cls(student_cls, num_classes),
             target=flatten_cls(teacher_cls, num_classes).detach(),
-            avg_factor=num_pos_avg_factor(avg_mode, head, student_cls,
-                                          student_outs.loss_inputs)))
+            avg_factor=num_pos_avg_factor(avg_mode, head, student_cls, student_outs.loss_inputs)))

@@ -20,12 +20,12 @@ model = dict(
         student_recorders=dict(fpn=dict(type='mmrazor.ModuleOutputs', source='neck')),
         teacher_recorders=dict(fpn=dict(type='mmrazor.ModuleOutputs', source='neck')),
         distill_losses={
-            f'loss_cwd_fpn{i}': dict(type='mmrazor.ChannelWiseDivergence', tau=1,
-                                     loss_weight=10)
+            f'loss_cwd_fpn{i}': dict(type='mmrazor.ChannelWiseDivergence', tau=1, loss_weight=10)
             for i in _levels
         },
         loss_forward_mappings={
-            f'loss_cwd_fpn{i}': dict(
+            f'loss_cwd_fpn{i}':
+            dict(
                 preds_S=dict(from_student=True, recorder='fpn', data_idx=i),
                 preds_T=dict(from_student=False, recorder='fpn', data_idx=i))
             for i in _levels
