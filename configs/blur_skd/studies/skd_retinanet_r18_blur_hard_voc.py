@@ -15,8 +15,11 @@ variants = dict(
     _delete_=True,
     blur_aug_12e=dict(
         config='../retinanet_r18_fpn_cpu_voc0712_blur_aug.py',
-        cfg_options={'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 12,
-                     'param_scheduler.1.end': 12}),
+        cfg_options={
+            'train_cfg.max_epochs': 12,
+            'train_cfg.val_interval': 12,
+            'param_scheduler.1.end': 12
+        }),
     skd=dict(config='../skd_retinanet_r18_fpn_cpu_voc0712_blur.py'),
     blur_aug=dict(config='../retinanet_r18_fpn_cpu_voc0712_blur_aug.py'),
     retinanet=dict(config='../../retinanet/retinanet_r18_fpn_cpu_voc0712.py'))

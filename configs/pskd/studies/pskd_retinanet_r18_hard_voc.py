@@ -6,7 +6,8 @@
 #   python tools/analysis/run_study.py configs/pskd/studies/pskd_retinanet_r18_hard_voc.py
 # The calibration evaluator is a test-step option (test_cfg_options): the trained runs stay shared
 # with configs/frskd/studies/frskd_retinanet_r18_hard_voc.py's baseline (same data, options, seeds).
-# The pretrained-backbone proxy: configs/byot/studies/byot_pskd_retinanet_r18_pretrained_hard_voc.py.
+# The pretrained-backbone proxy:
+# configs/byot/studies/byot_pskd_retinanet_r18_pretrained_hard_voc.py.
 description = ('PS-KD (previous-epoch snapshot, soft targets (1-a_t) y + a_t p_prev, a_T = 0.8) '
                'on the CPU RetinaNet R18-FPN from scratch, hard synthetic VOC07+12, 6 epochs: '
                'mAP, ECE and AURC against the baseline (the same seed gives the PS-KD student '
