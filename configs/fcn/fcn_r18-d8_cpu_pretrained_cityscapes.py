@@ -5,13 +5,13 @@
 _base_ = './fcn_r18-d8_cpu_cityscapes.py'
 model = dict(
     backbone=dict(
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='~/.cache/skd_det/pretrained/resnet18_v1c_439b45a3fa.pth')))
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='~/.cache/skd_det/pretrained/resnet18_v1c_439b45a3fa.pth')))
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, by_epoch=False, begin=0,
-         end={{_base_.max_iters}})
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, by_epoch=False, begin=0, end={{_base_.max_iters}})
 ]

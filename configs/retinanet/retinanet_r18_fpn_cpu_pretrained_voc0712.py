@@ -7,6 +7,6 @@ _base_ = [
     '../_base_/schedules/cpu_det_sgd_6e.py', 'mmdet::_base_/default_runtime.py'
 ]
 model = dict(bbox_head=dict(num_classes=20))
-default_hooks = dict(logger=dict(interval=10),
-                     checkpoint=dict(interval=1, max_keep_ckpts=2, save_last=True))
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(interval=1, max_keep_ckpts=2, save_last=True))
 log_processor = dict(window_size=10)

@@ -11,16 +11,17 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 FCN = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
 PRETRAINED = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py')
-TINY = ['--num-classes', '6', '--images', '4', '--epochs', '1', '--img-size', '64',
-        '--batch-size', '2']
+TINY = [
+    '--num-classes', '6', '--images', '4', '--epochs', '1', '--img-size', '64', '--batch-size', '2'
+]
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_pretrain_backbone_loads_as_pretrained(tmp_path, load_tool):
     import torch
+    from mmdet.models.backbones import ResNet
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
-    from mmdet.models.backbones import ResNet
     tool = load_tool('tools/misc/pretrain_backbone.py')
     a = tool.main(TINY + ['--out', str(tmp_path / 'a.pth')])
     b = tool.main(TINY + ['--out', str(tmp_path / 'b.pth')])
@@ -55,9 +56,10 @@ def test_pretrain_deep_stem_loads_into_mmseg_resnetv1c(tmp_path, load_tool):
     load_checkpoint(ResNetV1c(**cfg), path, strict=True)
 
 
-@pytest.mark.parametrize('config,args', [
-    (PRETRAINED, []),
-    (osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py'), ['--deep-stem'])])
+@pytest.mark.parametrize(
+    'config,args',
+    [(PRETRAINED, []),
+     (osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py'), ['--deep-stem'])])
 def test_pretrained_config_points_at_the_tools_default_weights(config, args, load_tool):
     from mmengine.config import Config
     tool = load_tool('tools/misc/pretrain_backbone.py')
@@ -69,9 +71,9 @@ def test_pretrained_config_points_at_the_tools_default_weights(config, args, loa
 
 def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     import torch
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
     from torch.nn.modules.batchnorm import _BatchNorm
     weights = load_tool('tools/misc/pretrain_backbone.py').main(
         TINY + ['--out', str(tmp_path / 'r18.pth')])
@@ -94,12 +96,15 @@ def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
 
 
-@pytest.mark.parametrize('study', ['frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
-                                   'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py'])
+@pytest.mark.parametrize('study', [
+    'frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
+    'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py'
+])
 def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path):
     """The distillers' variants set up their student through cfg-options: its model and
     schedule are exactly the pretrained baseline's, so the seeds pair up."""
     from mmengine.config import Config
+
     from skd_det.analysis import study as studies
     runs = studies.plan_runs(studies.load_study(osp.join(REPO, 'configs', study)), str(tmp_path))
     configs = {r.variant: Config.fromfile(r.config) for r in runs if r.seed == 0}

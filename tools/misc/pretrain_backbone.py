@@ -47,18 +47,23 @@ CACHE = os.environ.get('SKD_DET_CACHE', osp.join(osp.expanduser('~'), '.cache', 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Pretrain a ResNet on synthetic scenes')
     parser.add_argument('--depth', type=int, default=18, choices=(18, 34, 50))
-    parser.add_argument('--deep-stem', action='store_true',
-                        help='three-conv stem (mmseg ResNetV1c, e.g. FCN R18-D8)')
+    parser.add_argument(
+        '--deep-stem',
+        action='store_true',
+        help='three-conv stem (mmseg ResNetV1c, e.g. FCN R18-D8)')
     parser.add_argument('--num-classes', type=int, default=60, help='class identities')
     parser.add_argument('--images', type=int, default=6000, help='training object crops')
-    parser.add_argument('--val-images', type=int, default=500,
-                        help='held-out object crops (accuracy in the log)')
+    parser.add_argument(
+        '--val-images', type=int, default=500, help='held-out object crops (accuracy in the log)')
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--img-size', type=int, default=64, help='side of the square crops')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--lr', type=float, default=0.1, help='SGD, cosine decay')
-    parser.add_argument('--seed', type=int, default=1000,
-                        help='generator and torch seed (the detection data use small seeds)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=1000,
+        help='generator and torch seed (the detection data use small seeds)')
     parser.add_argument('--out', help='weights file (default: the cache, see the docstring)')
     args = parser.parse_args(argv)
     for key in ('num_classes', 'images', 'epochs', 'img_size', 'batch_size'):
@@ -70,9 +75,11 @@ def parse_args(argv=None):
 
 
 def recipe(args) -> dict:
-    return {k: getattr(args, k) for k in ('depth', 'deep_stem', 'num_classes', 'images',
-                                          'val_images', 'epochs', 'img_size', 'batch_size', 'lr',
-                                          'seed')}
+    return {
+        k: getattr(args, k)
+        for k in ('depth', 'deep_stem', 'num_classes', 'images', 'val_images', 'epochs', 'img_size',
+                  'batch_size', 'lr', 'seed')
+    }
 
 
 def make_crops(args, count: int, tag: bytes):

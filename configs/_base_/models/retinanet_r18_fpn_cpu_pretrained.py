@@ -9,5 +9,7 @@ model = dict(
         frozen_stages=1,
         norm_eval=True,
         # the from-scratch base has init_cfg=None: replace it, do not merge into it
-        init_cfg=dict(_delete_=True, type='Pretrained',
-                      checkpoint='~/.cache/skd_det/pretrained/resnet18_616019f0d5.pth')))
+        init_cfg=dict(
+            _delete_=True,
+            type='Pretrained',
+            checkpoint='~/.cache/skd_det/pretrained/resnet18_616019f0d5.pth')))

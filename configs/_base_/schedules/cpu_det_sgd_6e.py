@@ -14,8 +14,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),
     # epochs 4 and 5 of 6: the nearest whole epochs to 8/12 and 11/12 of mmdet's 1x
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[4, 5],
-         gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[4, 5], gamma=0.1)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 randomness = dict(seed=0)

@@ -18,11 +18,14 @@ description = ('FRSKD (BiFPN self-teacher, attention transfer + soft-label KD) o
 # a wrapper config's student (model.student) set up as the pretrained baseline's model (its
 # from-scratch init_cfg is None: replaced, not merged into)
 pretrained_student = {
-    'model.student.backbone': dict(
-        _base_.model.backbone, init_cfg=dict(_delete_=True, **_base_.model.backbone.init_cfg)),
-    'train_cfg': _base_.train_cfg,
-    'optim_wrapper': _base_.optim_wrapper,
-    'param_scheduler': _base_.param_scheduler,
+    'model.student.backbone':
+    dict(_base_.model.backbone, init_cfg=dict(_delete_=True, **_base_.model.backbone.init_cfg)),
+    'train_cfg':
+    _base_.train_cfg,
+    'optim_wrapper':
+    _base_.optim_wrapper,
+    'param_scheduler':
+    _base_.param_scheduler,
 }
 variants = dict(
     _delete_=True,  # config paths are relative to the study file

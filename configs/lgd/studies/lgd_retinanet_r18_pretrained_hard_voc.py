@@ -12,5 +12,5 @@ description = ('LGD (label-guided self-distillation, the LGDPhaseHook phases as 
 variants = dict(
     _delete_=True,
     retinanet_pretrained=dict(config='../../retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py'),
-    lgd=dict(config='../lgd_retinanet_r18_fpn_cpu_voc0712.py',
-             cfg_options=_base_.pretrained_student))
+    lgd=dict(
+        config='../lgd_retinanet_r18_fpn_cpu_voc0712.py', cfg_options=_base_.pretrained_student))

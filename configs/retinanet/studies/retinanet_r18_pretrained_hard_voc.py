@@ -17,8 +17,7 @@ data = dict(
     # generator seed 1: held-out images never seen in training (its VOC2007 test split)
     test=dict(num_train=1, num_val=200, seed=1, difficulty='hard'))
 baseline = 'retinanet_pretrained'
-variants = dict(
-    retinanet_pretrained=dict(config='../retinanet_r18_fpn_cpu_pretrained_voc0712.py'))
+variants = dict(retinanet_pretrained=dict(config='../retinanet_r18_fpn_cpu_pretrained_voc0712.py'))
 seeds = [0, 1, 2, 3, 4]
 metrics = ['pascal_voc/mAP']
 scale = 100
