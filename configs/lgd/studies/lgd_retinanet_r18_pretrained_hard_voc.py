@@ -7,7 +7,7 @@
 _base_ = '../../frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py'
 description = ('LGD (label-guided self-distillation, the LGDPhaseHook phases as fractions of '
                'the run) on the CPU RetinaNet R18-FPN from the synthetic pretrained backbone '
-               '(frozen stem and BN, SGD 1x shape, 6 epochs), hard synthetic VOC07+12; the same '
+               '(frozen stem and BN, AdamW + cosine, 6 epochs), hard synthetic VOC07+12; the same '
                'seed gives the LGD student the baseline\'s initial weights.')
 variants = dict(
     _delete_=True,
