@@ -2,7 +2,7 @@
 # start, from a pretrained backbone: the synthetic stand-in for ImageNet weights that
 # `python tools/misc/pretrain_backbone.py` writes with its default recipe (run it once; the
 # file name hashes the recipe). As mmdet's R50 configs: stem and first stage frozen, BN
-# statistics and affine parameters frozen (norm_eval).
+# statistics kept from the pretraining (norm_eval; BN affine parameters of later stages train).
 _base_ = './retinanet_r18_fpn_cpu.py'
 model = dict(
     backbone=dict(
