@@ -16,10 +16,11 @@ description = ('BYOT (exits on C3 and C4, alpha 0.1, T 3, lambda 1e-6) and PS-KD
                'weights.')
 variants = dict(
     _delete_=True,
-    byot=dict(config='../byot_retinanet_r18_fpn_cpu_voc0712.py',
-              cfg_options=_base_.pretrained_student),
-    pskd=dict(config='../../pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py',
-              cfg_options=_base_.pretrained_student),
+    byot=dict(
+        config='../byot_retinanet_r18_fpn_cpu_voc0712.py', cfg_options=_base_.pretrained_student),
+    pskd=dict(
+        config='../../pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py',
+        cfg_options=_base_.pretrained_student),
     retinanet_pretrained=dict(config='../../retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py'))
 test_cfg_options = {
     'test_evaluator': [
