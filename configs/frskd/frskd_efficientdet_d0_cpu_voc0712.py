@@ -1,6 +1,6 @@
 # FRSKD on the CPU EfficientDet-D0 baseline (synthetic VOC at 256x256; tests, CPU benchmarks). The
 # student is exactly configs/efficientdet/efficientdet_d0_cpu_voc0712.py's model; the teacher is
-# frskd_efficientdet_d0_voc.py's (FRSKD BiFPN of width 64 over P3..P7 + a head copy).
+# frskd_efficientdet_d0_voc0712.py's (FRSKD BiFPN of width 64 over P3..P7 + a head copy).
 _base_ = '../efficientdet/efficientdet_d0_cpu_voc0712.py'
 model = dict(
     _delete_=True,

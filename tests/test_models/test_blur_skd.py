@@ -12,8 +12,8 @@ from mmengine.registry import init_default_scope
 from skd_det.models.data_preprocessors import SHARP_KEY
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SKD_CFG = osp.join(REPO, 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blur.py')
-KD_CFG = osp.join(REPO, 'configs/blur_skd/kd_retinanet_r18_fpn_cpu_voc0712_blur.py')
+SKD_CFG = osp.join(REPO, 'configs/blur_skd/blur_skd_retinanet_r18_fpn_cpu_voc0712.py')
+KD_CFG = osp.join(REPO, 'configs/blur_skd/blur_kd_retinanet_r18_fpn_cpu_voc0712.py')
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-CFG = 'configs/blur_skd/skd_retinanet_r18_fpn_cpu_voc0712_blur.py'
+CFG = 'configs/blur_skd/blur_skd_retinanet_r18_fpn_cpu_voc0712.py'
 ENV = dict(OMP_NUM_THREADS='1')
 # one epoch on the val images of VOC2007 + VOC2012, batch 2; random-init scores are ~0.01, so
 # keep every box to compare non-empty predictions

@@ -46,7 +46,7 @@ METHODS = [
     ('baseline', BASELINE),
     ('FRSKD', 'configs/frskd/frskd_retinanet_r50_fpn_1x_voc0712.py'),
     ('LGD', 'configs/lgd/lgd_retinanet_r50_fpn_1x_voc0712.py'),
-    ('blur S-KD', 'configs/blur_skd/skd_retinanet_r50_fpn_1x_voc0712_blur.py'),
+    ('blur S-KD', 'configs/blur_skd/blur_skd_retinanet_r50_fpn_1x_voc0712.py'),
     ('FGFI (R101 teacher)', 'configs/fgfi/fgfi_retinanet_r101-r50_fpn_1x_voc0712.py'),
 ]
 MMRAZOR = ('mmrazor CWD (R101 teacher)',

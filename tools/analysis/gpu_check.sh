@@ -98,8 +98,8 @@ declare -A CONFIGS=(
   [retinanet_coco]="configs/retinanet/retinanet_r50_fpn_1x_coco.py
     configs/frskd/frskd_retinanet_r50_fpn_1x_coco.py configs/lgd/lgd_retinanet_r50_fpn_1x_coco.py"
   [retinanet_voc]="configs/retinanet/retinanet_r50_fpn_1x_voc0712.py
-    configs/blur_skd/retinanet_r50_fpn_1x_voc0712_blur_aug.py
-    configs/blur_skd/skd_retinanet_r50_fpn_1x_voc0712_blur.py
+    configs/blur_skd/retinanet_r50_fpn_1x_blur-aug_voc0712.py
+    configs/blur_skd/blur_skd_retinanet_r50_fpn_1x_voc0712.py
     configs/byot/byot_retinanet_r50_fpn_1x_voc0712.py configs/pskd/pskd_retinanet_r50_fpn_1x_voc0712.py"
   [fcn_cityscapes]="configs/fcn/fcn_r50-d8_512x1024_cityscapes.py
     configs/frskd/frskd_fcn_r50-d8_512x1024_cityscapes.py

@@ -1,11 +1,11 @@
 # Comparator of blur-robust S-KD: teacher-based KD from a frozen sharp-trained model (the paper's
 # "KD" row) on the CPU RetinaNet R18-FPN. Student, data and hint exactly as
-# skd_retinanet_r18_fpn_cpu_voc0712_blur.py (blurred view, deblurring subnet), plus soft labels;
+# blur_skd_retinanet_r18_fpn_cpu_voc0712.py (blurred view, deblurring subnet), plus soft labels;
 # the teacher is a configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py model trained on sharp
 # images, seeing the sharp view. Set its weights with
 #   --cfg-options model.teacher.checkpoint=work_dirs/retinanet_r18_fpn_cpu_voc0712/epoch_12.pth
 # (without one it keeps its random initialisation and a warning is logged).
-_base_ = './skd_retinanet_r18_fpn_cpu_voc0712_blur.py'
+_base_ = './blur_skd_retinanet_r18_fpn_cpu_voc0712.py'
 model = dict(
     teacher=dict(
         _delete_=True,
