@@ -220,6 +220,8 @@ def test_input_mismatch_error(inputs):
     dict(out_channels=8, width_mult=2),
     dict(out_channels=8, num_outs=3),
     dict(out_channels=8, act_cfg='gelu'),
+    dict(out_channels=8, norm_cfg=dict(type='NoSuchNorm')),
+    dict(out_channels=8, norm_cfg=dict(momentum=0.01)),
 ])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):

@@ -2,276 +2,21 @@
 """BiFPN: the one bidirectional feature pyramid shared by FRSKD's self-teacher
 and EfficientDet's neck.
 
-Pure torch (``torch.nn``): no mmcv/mmdet/mmseg import, so the same class serves
-mmdet and mmseg configs. It is registered in mmengine's root ``MODELS``
-registry, which mmdet's and mmseg's ``MODELS`` registries fall back to.
+Pure torch + mmcv.cnn builders (no mmdet/mmseg import; its parts are in
+:mod:`.bifpn_layer`), so the same class serves mmdet and mmseg configs. It
+is registered in mmengine's root ``MODELS`` registry, which mmdet's and
+mmseg's ``MODELS`` registries fall back to.
 """
-import math
 from typing import List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
+from .bifpn_layer import (BiFPNLayer, FastNormalizedFusion, MaxPool2dSame, act_type, build_act,
+                          build_norm, conv_norm)
+
 __all__ = ['BiFPN', 'BiFPNLayer', 'FastNormalizedFusion', 'MaxPool2dSame']
-
-_ACTIVATIONS = {
-    'relu': lambda: nn.ReLU(inplace=False),
-    'swish': nn.SiLU,
-    'silu': nn.SiLU,
-}
-_NORMS = {'bn': nn.BatchNorm2d, 'syncbn': nn.SyncBatchNorm}
-
-
-def _act_type(act_cfg: Union[str, dict]) -> str:
-    """Normalise ``'relu'`` / ``dict(type='Swish')`` to a key of
-    ``_ACTIVATIONS``."""
-    act_type = act_cfg['type'] if isinstance(act_cfg, dict) else act_cfg
-    if not isinstance(act_type, str) or act_type.lower() not in _ACTIVATIONS:
-        raise ValueError(f'act_cfg must name one of {sorted(_ACTIVATIONS)} '
-                         f'(a string or dict(type=...)), got {act_cfg!r}')
-    if isinstance(act_cfg, dict) and set(act_cfg) - {'type', 'inplace'}:
-        raise ValueError(f'act_cfg takes no arguments besides type '
-                         f'(and an ignored inplace), got {act_cfg!r}')
-    return act_type.lower()
-
-
-def _build_norm(norm_cfg: dict, channels: int) -> nn.Module:
-    """``dict(type='BN' | 'SyncBN', **BatchNorm2d kwargs)`` -> module."""
-    cfg = dict(norm_cfg)
-    norm_type = str(cfg.pop('type', 'BN')).lower()
-    if norm_type not in _NORMS:
-        raise ValueError(f"norm_cfg type must be 'BN' or 'SyncBN', "
-                         f'got {norm_cfg!r}')
-    cfg.pop('requires_grad', None)  # mmcv key; BN here is always trainable
-    return _NORMS[norm_type](channels, **cfg)
-
-
-def _conv_norm(in_channels: int, out_channels: int, norm_cfg: dict,
-               act_type: Optional[str]) -> nn.Sequential:
-    """1x1 Conv (no bias) -> BN (-> activation)."""
-    layers = [
-        nn.Conv2d(in_channels, out_channels, 1, bias=False),
-        _build_norm(norm_cfg, out_channels)
-    ]
-    if act_type is not None:
-        layers.append(_ACTIVATIONS[act_type]())
-    return nn.Sequential(*layers)
-
-
-def _fit_size(x: Tensor, size: Sequence[int]) -> Tensor:
-    """Crop (bottom/right) or zero-pad (bottom/right) ``x`` to ``size``."""
-    h, w = x.shape[-2:]
-    th, tw = int(size[0]), int(size[1])
-    if (h, w) == (th, tw):
-        return x
-    x = x[..., :th, :tw]
-    return F.pad(x, (0, max(tw - w, 0), 0, max(th - h, 0)))
-
-
-class MaxPool2dSame(nn.Module):
-    """Max-pool with TensorFlow "SAME" padding: output size ``ceil(H / s)``.
-
-    Padding is split as TF does (the extra pixel goes bottom/right) and
-    padded pixels never win the max (they are ``-inf``).
-
-    Args:
-        kernel_size (int): Pooling window. Defaults to 3.
-        stride (int): Stride. Defaults to 2.
-    """
-
-    def __init__(self, kernel_size: int = 3, stride: int = 2) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C, H, W) -> (N, C, ceil(H/s), ceil(W/s))."""
-        k, s = self.kernel_size, self.stride
-        pads = []
-        for size in reversed(x.shape[-2:]):  # W first, as F.pad expects
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        if any(pads):
-            x = F.pad(x, pads, value=float('-inf'))
-        return F.max_pool2d(x, k, s)
-
-
-class FastNormalizedFusion(nn.Module):
-    """Fast normalised fusion of EfficientDet (Tan et al., CVPR 2020):
-    ``out = sum_j w_hat_j * x_j`` with
-    ``w_hat_j = relu(w_j) / (sum_k relu(w_k) + eps)``, weights initialised
-    to 1.
-
-    Args:
-        num_inputs (int): Number of fused tensors (all of one shape
-            (N, C, H, W)).
-        eps (float): Stabiliser of the normalisation.
-        relu_inputs (bool): Pass every input through ReLU before fusing
-            (FRSKD). Defaults to True.
-    """
-
-    def __init__(self, num_inputs: int, eps: float = 1e-6, relu_inputs: bool = True) -> None:
-        super().__init__()
-        if eps <= 0:
-            raise ValueError(f'fusion eps must be > 0, got {eps}')
-        self.num_inputs = num_inputs
-        self.eps = eps
-        self.relu_inputs = relu_inputs
-        self.weight = nn.Parameter(torch.ones(num_inputs))
-
-    def init_weights(self) -> None:
-        nn.init.ones_(self.weight)
-
-    def normalized_weights(self) -> Tensor:
-        """The non-negative weights ``w_hat`` actually used, shape (K,)."""
-        w = F.relu(self.weight)
-        return w / (w.sum() + self.eps)
-
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
-        if len(inputs) != self.num_inputs:
-            raise ValueError(f'FastNormalizedFusion expects '
-                             f'{self.num_inputs} inputs, got {len(inputs)}')
-        w = self.normalized_weights()
-        out = 0
-        for j, x in enumerate(inputs):
-            if self.relu_inputs:
-                x = F.relu(x)
-            out = out + w[j] * x
-        return out
-
-
-class _SeparableConvNode(nn.Module):
-    """BiFPN node: ``num_convs`` x (depthwise 3x3 -> pointwise 1x1 -> BN),
-    activation between consecutive convs, optionally one before the first.
-
-    The output is pre-activation (the BN output).
-    """
-
-    def __init__(self, channels: int, num_convs: int, act_type: str, norm_cfg: dict,
-                 act_first: bool) -> None:
-        super().__init__()
-        layers = []
-        if act_first:
-            layers.append(_ACTIVATIONS[act_type]())
-        for i in range(num_convs):
-            if i > 0:
-                layers.append(_ACTIVATIONS[act_type]())
-            layers += [
-                nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
-                nn.Conv2d(channels, channels, 1, bias=False),
-                _build_norm(norm_cfg, channels),
-            ]
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
-
-
-class BiFPNLayer(nn.Module):
-    """One bidirectional (top-down then bottom-up) BiFPN layer.
-
-    Levels are indexed 0..n-1 from the highest resolution. With ``L`` the
-    top-down laterals, ``L'`` the bottom-up laterals and ``node`` a
-    separable-conv node::
-
-        P_{n-1} = L_{n-1}
-        P_i     = node(fuse(L_i, Up(P_{i+1})))                 i < n-1
-        T_0     = P_0
-        T_i     = node(fuse(L'_i, P_i, Down(T_{i-1})))        0 < i < n-1
-        T_{n-1} = node(fuse(L'_{n-1}, Down(T_{n-2})))
-
-    ``Up`` = nearest resize to the exact target size (+ 1x1 Conv-BN-act);
-    ``Down`` = 3x3/2 TF-"same" max-pool, crop/pad to the target size
-    (+ 1x1 Conv-BN-act); with ``relu_before_resample`` both read the ReLU'd
-    map. Laterals are 1x1 Conv-BN(-act) where ``lateral_convs`` is True (the
-    first layer, on the input features) and identities otherwise; with
-    ``relu_before_lateral`` they read the ReLU'd inputs. See :class:`BiFPN`
-    for the other arguments.
-
-    Returns the pre-activation outputs ``(T_0, ..., T_{n-1})``.
-    """
-
-    def __init__(self, in_channels: Sequence[int], out_channels: Sequence[int],
-                 lateral_convs: Sequence[bool], act_type: str, norm_cfg: dict, fusion_eps: float,
-                 relu_before_fusion: bool, act_before_node: bool, node_num_convs: int,
-                 lateral_act: bool, resample_conv: bool, relu_before_lateral: bool,
-                 relu_before_resample: bool) -> None:
-        super().__init__()
-        n = len(out_channels)
-        if len(in_channels) != n or len(lateral_convs) != n or n < 2:
-            raise ValueError('BiFPNLayer needs >= 2 levels and one in/out '
-                             'width and lateral flag per level')
-        self.in_channels = list(in_channels)
-        self.out_channels = list(out_channels)
-        self.relu_before_lateral = relu_before_lateral
-        self.relu_before_resample = relu_before_resample
-        lat_act = act_type if lateral_act else None
-
-        def lateral(i: int) -> nn.Module:
-            if lateral_convs[i]:
-                return _conv_norm(in_channels[i], out_channels[i], norm_cfg, lat_act)
-            if in_channels[i] != out_channels[i]:
-                raise ValueError(f'level {i}: identity lateral needs equal widths, got '
-                                 f'{in_channels[i]} -> {out_channels[i]}')
-            return nn.Identity()
-
-        def resample(c_in: int, c_out: int) -> nn.Module:
-            if resample_conv or c_in != c_out:
-                return _conv_norm(c_in, c_out, norm_cfg, act_type)
-            return nn.Identity()
-
-        def node(c: int) -> nn.Module:
-            return _SeparableConvNode(c, node_num_convs, act_type, norm_cfg, act_before_node)
-
-        # top-down laterals L_i for every level
-        self.td_laterals = nn.ModuleList(lateral(i) for i in range(n))
-        # bottom-up laterals L'_i for levels 1..n-1 (T_0 = P_0 needs none)
-        self.bu_laterals = nn.ModuleList(lateral(i) for i in range(1, n))
-        # top-down: entry i (level i = 0..n-2) takes P_{i+1}
-        self.up_convs = nn.ModuleList(
-            resample(out_channels[i + 1], out_channels[i]) for i in range(n - 1))
-        self.td_fusions = nn.ModuleList(
-            FastNormalizedFusion(2, fusion_eps, relu_before_fusion) for _ in range(n - 1))
-        self.td_nodes = nn.ModuleList(node(out_channels[i]) for i in range(n - 1))
-        # bottom-up: entry i - 1 (level i = 1..n-1) takes T_{i-1}
-        self.down_pool = MaxPool2dSame(3, 2)
-        self.down_convs = nn.ModuleList(
-            resample(out_channels[i - 1], out_channels[i]) for i in range(1, n))
-        self.bu_fusions = nn.ModuleList(
-            FastNormalizedFusion(3 if i < n - 1 else 2, fusion_eps, relu_before_fusion)
-            for i in range(1, n))
-        self.bu_nodes = nn.ModuleList(node(out_channels[i]) for i in range(1, n))
-
-    def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
-        n = len(self.out_channels)
-        # FRSKD ReLUs every map a conv reads: inputs may be signed (FPN
-        # outputs) and the node outputs are pre-activation BN outputs
-        if self.relu_before_lateral:
-            inputs = [F.relu(x) for x in inputs]
-        lat_td = [self.td_laterals[i](x) for i, x in enumerate(inputs)]
-        lat_bu = [None] + [self.bu_laterals[i - 1](inputs[i]) for i in range(1, n)]
-        # top-down
-        td = [None] * n
-        td[-1] = lat_td[-1]
-        for i in range(n - 2, -1, -1):
-            up = F.relu(td[i + 1]) if self.relu_before_resample \
-                else td[i + 1]
-            up = F.interpolate(up, size=lat_td[i].shape[-2:], mode='nearest')
-            up = self.up_convs[i](up)
-            td[i] = self.td_nodes[i](self.td_fusions[i]([lat_td[i], up]))
-        # bottom-up
-        outs = [td[0]]
-        for i in range(1, n):
-            down = F.relu(outs[-1]) if self.relu_before_resample \
-                else outs[-1]
-            down = _fit_size(self.down_pool(down), td[i].shape[-2:])
-            down = self.down_convs[i - 1](down)
-            fused = [lat_bu[i], td[i], down] if i < n - 1 else [lat_bu[i], down]
-            outs.append(self.bu_nodes[i - 1](self.bu_fusions[i - 1](fused)))
-        return outs
 
 
 @MODELS.register_module()
@@ -408,9 +153,9 @@ class BiFPN(nn.Module):
         self.num_outs = num_outs
         self.out_channels = self._resolve_widths(in_channels, out_channels, width_mult, num_outs)
         self.num_repeats = num_repeats
-        self.act_type = _act_type(act_cfg)
+        self.act_type = act_type(act_cfg)
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
-        _build_norm(norm_cfg, 1)  # validate early
+        build_norm(norm_cfg, 1)  # validate early
         self.out_activation = out_activation
         self.return_pre_activation = return_pre_activation
 
@@ -419,7 +164,7 @@ class BiFPN(nn.Module):
         self.extra_convs = nn.ModuleList()
         for i in range(num_ins, num_outs):
             c_in, c_out = widths[-1], self.out_channels[i]
-            conv = (_conv_norm(c_in, c_out, norm_cfg, None) if c_in != c_out else nn.Identity())
+            conv = (conv_norm(c_in, c_out, norm_cfg, None) if c_in != c_out else nn.Identity())
             self.extra_convs.append(nn.Sequential(conv, MaxPool2dSame(3, 2)))
             widths.append(c_out)
 
@@ -440,7 +185,7 @@ class BiFPN(nn.Module):
                     resample_conv=resample_conv,
                     relu_before_lateral=relu_before_lateral,
                     relu_before_resample=relu_before_resample))
-        self.out_act = _ACTIVATIONS[self.act_type]()
+        self.out_act = build_act(self.act_type)
         self.init_weights()
 
     @staticmethod
@@ -469,7 +214,11 @@ class BiFPN(nn.Module):
 
     def init_weights(self) -> None:
         """Kaiming-normal (fan_out, ReLU) convs with zero bias, BN weight 1
-        and bias 0, fusion weights 1."""
+        and bias 0, fusion weights 1.
+
+        At construction, not an mmengine ``init_cfg``: BiFPN is a plain
+        ``nn.Module`` (the authors' and the teacher parts build it outside a
+        runner), and init_cfg would only apply on ``init_weights()``."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
