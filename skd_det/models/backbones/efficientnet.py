@@ -5,11 +5,11 @@ Pure torch + torchvision, registered in mmengine's root ``MODELS`` registry
 (mmdet's and mmseg's registries fall back to it), like :class:`BiFPN`.
 """
 import os.path as osp
-from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import build_norm_layer
 from mmengine.registry import MODELS
 from torch import Tensor
 from torchvision.models import efficientnet
@@ -32,7 +32,6 @@ _ARCHS = tuple(_SCALING)
 #: Index in torchvision's ``features`` of the last block of each output
 #: level; level ``i`` has stride ``2 ** (i + 1)`` (2, 4, 8, 16, 32).
 _LEVEL_END = (1, 2, 3, 5, 7)
-_NORMS = {'bn': nn.BatchNorm2d, 'syncbn': nn.SyncBatchNorm}
 
 
 @MODELS.register_module()
@@ -106,11 +105,11 @@ class TorchvisionEfficientNet(nn.Module):
                                     'is downloaded)')
         norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
             if norm_cfg is None else dict(norm_cfg)
-        norm_type = str(norm_cfg.pop('type', 'BN')).lower()
-        if norm_type not in _NORMS:
+        # torchvision initialises BN and GN only, and frozen stages are
+        # frozen by _freeze_stages: BN types, built by mmcv
+        if norm_cfg.get('type') not in ('BN', 'SyncBN'):
             raise ValueError(f"EfficientNet norm_cfg type must be 'BN' or "
-                             f"'SyncBN', got {norm_type!r}")
-        norm_cfg.pop('requires_grad', None)
+                             f"'SyncBN', got norm_cfg={norm_cfg!r}")
         self.arch = arch
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
@@ -126,7 +125,7 @@ class TorchvisionEfficientNet(nn.Module):
             blocks,
             dropout=0.0,  # of the classifier, which is dropped
             stochastic_depth_prob=drop_path_rate,
-            norm_layer=partial(_NORMS[norm_type], **norm_cfg),
+            norm_layer=lambda channels: build_norm_layer(norm_cfg, channels)[1],
             last_channel=last_channel)
         self.features = net.features[:_LEVEL_END[max(out_indices)] + 1]
         self.out_channels: List[int] = [self._width(_LEVEL_END[i]) for i in out_indices]
