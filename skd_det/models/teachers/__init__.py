@@ -4,7 +4,8 @@ from .byot_det_teacher import BYOTDetTeacher
 from .byot_seg_teacher import BYOTSegTeacher
 from .fgfi_teacher import FGFITeacher
 from .frozen_teacher import FrozenTeacher
-from .frskd_teacher import FRSKDDetTeacher, FRSKDSegTeacher
+from .frskd_seg_teacher import FRSKDSegTeacher
+from .frskd_teacher import FRSKDDetTeacher
 from .frskd_two_stage_teacher import FRSKDTwoStageTeacher
 from .lgd_teacher import LGDTeacher
 from .pskd_teacher import PSKDDetTeacher, PSKDSegTeacher, PSKDTeacher

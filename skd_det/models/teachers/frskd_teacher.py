@@ -1,5 +1,5 @@
 # Copyright (c) skd_det contributors.
-"""FRSKD self-teacher parts for dense detectors and segmentors.
+"""FRSKD self-teacher part for dense detectors.
 
 "Refine Myself by Teaching Myself: Feature Refinement via Self-Knowledge
 Distillation" (Ji et al., CVPR 2021, https://arxiv.org/abs/2103.08273).
@@ -12,81 +12,17 @@ loss ``L_KD``. Pure torch on the duck-typed mmdet/mmseg head API
 (``loss_by_feat``, ``get_anchors``/``get_targets``): nothing here imports
 mmdet or mmseg; the heads are rebuilt from the student head's own class.
 """
-import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
+from .frskd_neck import build_neck, check_head_input, describe_levels, head_inputs, select_levels
 from .utils import (PROBE_SIZE, check_kd_avg_factor, check_loss_weight, flatten_cls,
                     num_pos_avg_factor, probe_input, probing, rebuild_like, scale_losses)
-
-
-def _describe(feats: Sequence[Tensor]) -> str:
-    """'5 levels of 64 channels' / '2 levels of [64, 512] channels'."""
-    widths = [int(f.shape[1]) for f in feats]
-    width = widths[0] if len(set(widths)) == 1 else widths
-    return f'{len(widths)} levels of {width} channels'
-
-
-def _select_levels(num_levels: int, in_indices: Optional[Sequence[int]], source: str) -> List[int]:
-    if in_indices is None:
-        return list(range(num_levels))
-    indices = [int(i) for i in in_indices]
-    if not indices or sorted(set(indices)) != indices or not all(0 <= i < num_levels
-                                                                 for i in indices):
-        raise ValueError(f'teacher.in_indices={list(in_indices)} must be '
-                         f'increasing indices into {source}, which has '
-                         f'{num_levels} levels')
-    return indices
-
-
-def _build_neck(neck_cfg: dict, feats: Sequence[Tensor], indices: Sequence[int],
-                source: str) -> nn.Module:
-    """Build the teacher BiFPN over ``feats`` (the selected student levels),
-    filling ``in_channels`` and checking what a BiFPN needs: the given
-    ``in_channels`` (if any) equal the student's widths, and every level
-    halves the previous one's resolution."""
-    widths = [int(f.shape[1]) for f in feats]
-    given = neck_cfg.get('in_channels')
-    if given is not None and [int(c) for c in given] != widths:
-        raise ValueError(f'teacher.neck.in_channels={list(given)} ({len(given)} levels) '
-                         f'does not match {source} at in_indices={list(indices)}: '
-                         f'{_describe(feats)}')
-    sizes = [tuple(f.shape[-2:]) for f in feats]
-    for (h, w), (h2, w2) in zip(sizes, sizes[1:]):
-        if (h2, w2) != (math.ceil(h / 2), math.ceil(w / 2)):
-            raise ValueError(f'teacher: a BiFPN needs each level at half the resolution '
-                             f'of the previous one, but {source} at in_indices='
-                             f'{list(indices)} have sizes {sizes} on a {PROBE_SIZE}x'
-                             f'{PROBE_SIZE} image (dilated stages share a resolution): '
-                             'choose in_indices of distinct strides')
-    cfg = dict(neck_cfg, in_channels=widths)
-    return MODELS.build(cfg)
-
-
-def _check_head_input(head_input: str, neck: nn.Module) -> str:
-    if head_input not in ('pre_activation', 'activated'):
-        raise ValueError("teacher.head_input must be 'pre_activation' or "
-                         f"'activated', got {head_input!r}")
-    if head_input == 'activated' and not (getattr(neck, 'return_pre_activation', False)
-                                          and hasattr(neck, 'out_act')):
-        raise ValueError("teacher.head_input='activated' activates pre-activation "
-                         'BiFPN outputs: the teacher neck needs '
-                         'return_pre_activation=True (and an out_act)')
-    return head_input
-
-
-def _head_feats(neck: nn.Module, feats: Sequence[Tensor], head_input: str) -> List[Tensor]:
-    """The teacher head's input: the BiFPN outputs ``feats`` as they are
-    or through the BiFPN's output activation."""
-    if head_input == 'pre_activation':
-        return list(feats)
-    return [neck.out_act(t) for t in feats]
 
 
 def _box_kd_pair(head: nn.Module, student_outs: Sequence, teacher_outs: Sequence,
@@ -229,7 +165,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         part = student.neck if tap == 'neck' and student.with_neck \
             else student.backbone
         source = f"the student's {type(part).__name__} outputs"
-        self.in_indices = _select_levels(len(tapped), in_indices, source)
+        self.in_indices = select_levels(len(tapped), in_indices, source)
         selected = [tapped[i] for i in self.in_indices]
         neck_cfg = dict(
             type='BiFPN',
@@ -237,8 +173,8 @@ class FRSKDDetTeacher(BaseSelfTeacher):
             num_outs=len(head_feats),
             return_pre_activation=True)
         neck_cfg.update(neck or {})
-        self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
-        self.head_input = _check_head_input(head_input, self.neck)
+        self.neck = build_neck(neck_cfg, selected, self.in_indices, source)
+        self.head_input = check_head_input(head_input, self.neck)
 
         with probing(self.neck):
             teacher_feats = self.neck(selected)
@@ -246,7 +182,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         s_sizes = [tuple(f.shape[-2:]) for f in head_feats]
         widths = sorted({int(t.shape[1]) for t in teacher_feats})
         if t_sizes != s_sizes or len(widths) != 1:
-            raise ValueError(f'teacher: the BiFPN gives {_describe(teacher_feats)} of '
+            raise ValueError(f'teacher: the BiFPN gives {describe_levels(teacher_feats)} of '
                              f'sizes {t_sizes}, but the head needs one width over the '
                              f"{len(s_sizes)} levels of sizes {s_sizes} the student's "
                              f'head takes (on a {PROBE_SIZE}x{PROBE_SIZE} image)')
@@ -277,7 +213,7 @@ class FRSKDDetTeacher(BaseSelfTeacher):
         tapped = (student_outs.feats if self.tap == 'neck' else student_outs.backbone_feats)
         student_feats = [tapped[i] for i in self.in_indices]
         teacher_feats = self.neck(student_feats)
-        teacher_outs = head(_head_feats(self.neck, teacher_feats, self.head_input))
+        teacher_outs = head(head_inputs(self.neck, teacher_feats, self.head_input))
         losses = head.loss_by_feat(*teacher_outs, *student_outs.loss_inputs)
         if self.loss_weight != 1.0:
             losses = scale_losses(losses, self.loss_weight)
@@ -294,120 +230,4 @@ class FRSKDDetTeacher(BaseSelfTeacher):
                 avg_factor=num_pos_avg_factor(self.kd_avg_factor, student.bbox_head, student_cls,
                                               student_outs.loss_inputs)),
             loss_kd_bbox=_box_kd_pair(head, student_outs.head_outs, teacher_outs, num_classes))
-        return losses, pairs
-
-
-@MODELS.register_module()
-class FRSKDSegTeacher(BaseSelfTeacher):
-    """FRSKD self-teacher for encoder-decoder segmentors.
-
-    A BiFPN over the student's ``extract_feat`` levels (backbone stages
-    C1..C4 for FCN, which has no neck; a neck's outputs otherwise) and a
-    duplicate of the student's decode head (same class and config, own
-    weights, inputs re-pointed at the BiFPN outputs)::
-
-        F_s  = student levels at in_indices             (N, C_l, H_l, W_l)
-        T    = BiFPN(F_s)      pre-activation outputs    (N, d, H_l, W_l)
-        z_t  = head'(relu(T))  (head'(T) with head_input='pre_activation')
-                                                         (N, K, h, w)
-        teacher loss = head'.loss_by_feat(z_t, gt)  (keys decode.loss_ce, ...)
-        loss_feat: pred F_s, target T (detached)      -> AttentionTransferLoss
-        loss_kd:   pred z_s, target z_t (detached), both resized (bilinear)
-                   to the label size (N, K, H, W), label (N, 1, H, W) with the
-                   head's ignore_index                -> PixelKLLoss
-
-    Where the teacher taps FCN: a dilated (D8) ResNet has strides 4, 8, 8, 8,
-    and a BiFPN needs every level at half the previous resolution, so the
-    FRSKD FCN configs take ``in_indices=(0, 3)``: C1 (stride 4) refines C4
-    (stride 8, the decode head's input), the low-level/high-level pairing of
-    DeepLabv3+'s decoder. The decoder of FCN is single-scale, so there are
-    no multi-level decoder features to tap. The auxiliary head is not
-    duplicated.
-
-    Args:
-        student (nn.Module): The built student (filled in by the wrapper).
-        student_cfg (dict): The student's config (filled in by the wrapper).
-        neck (dict, optional): Teacher BiFPN config; ``in_channels`` is
-            filled in (checked if given). Defaults to ``dict(type='BiFPN',
-            out_channels=256, return_pre_activation=True)``.
-        in_indices (Sequence[int], optional): Levels of ``extract_feat`` the
-            teacher takes; must include the decode head's ``in_index``.
-            Defaults to all.
-        head_input (str): 'activated' (the authors' classifier reads
-            ReLU'd BiFPN outputs, MingiJi/FRSKD segmentation/utils/BiFPN.py
-            ends every node with a ReLU) or 'pre_activation'; see
-            :class:`FRSKDDetTeacher`. Defaults to 'activated'.
-        init_cfg (dict, optional): mmengine init config.
-    """
-
-    distill_pairs = ('loss_feat', 'loss_kd')
-
-    def __init__(self,
-                 student: nn.Module,
-                 student_cfg: dict,
-                 neck: Optional[dict] = None,
-                 in_indices: Optional[Sequence[int]] = None,
-                 head_input: str = 'activated',
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        with probing(student):
-            feats = student.extract_feat(probe_input(student))
-        part = student.neck if student.with_neck else student.backbone
-        source = f"the student's {type(part).__name__} outputs"
-        self.in_indices = _select_levels(len(feats), in_indices, source)
-        selected = [feats[i] for i in self.in_indices]
-        neck_cfg = dict(type='BiFPN', out_channels=256, return_pre_activation=True)
-        neck_cfg.update(neck or {})
-        self.neck = _build_neck(neck_cfg, selected, self.in_indices, source)
-        self.head_input = _check_head_input(head_input, self.neck)
-        with probing(self.neck):
-            teacher_feats = self.neck(selected)
-
-        head = student.decode_head
-        in_index = head.in_index
-        student_levels = list(in_index) if isinstance(in_index, (list, tuple)) else [in_index]
-        missing = [i for i in student_levels if i not in self.in_indices]
-        if missing:
-            raise ValueError(f'teacher.in_indices={self.in_indices} must include the '
-                             f"levels {student_levels} the student's decode head reads "
-                             f'(its in_index)')
-        positions = [self.in_indices.index(i) for i in student_levels]
-        widths = [int(teacher_feats[p].shape[1]) for p in positions]
-        if isinstance(in_index, (list, tuple)):
-            overrides = dict(in_index=positions, in_channels=widths)
-        else:
-            overrides = dict(in_index=positions[0], in_channels=widths[0])
-        self.head = rebuild_like(head, student_cfg['decode_head'], **overrides)
-
-    def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
-                         student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
-        """See :meth:`BaseSelfTeacher.loss_and_targets`. Returns the
-        duplicate head's losses under ``decode.`` (as EncoderDecoder names
-        them) and the pairs ``loss_feat`` and ``loss_kd`` (see the class
-        docstring)."""
-        student_feats = [student_outs.feats[i] for i in self.in_indices]
-        teacher_feats = self.neck(student_feats)
-        teacher_logits = self.head(_head_feats(self.neck, teacher_feats, self.head_input))
-        # Imported here: only the segmentation teacher needs mmseg, and
-        # skd_det.models must import without it.
-        from mmseg.utils import add_prefix
-        losses = add_prefix(self.head.loss_by_feat(teacher_logits, data_samples), 'decode')
-        label = torch.stack([s.gt_sem_seg.data for s in data_samples])
-
-        def to_label_size(logits: Tensor) -> Tensor:
-            return F.interpolate(
-                logits,
-                size=label.shape[-2:],
-                mode='bilinear',
-                align_corners=self.head.align_corners)
-
-        pairs = dict(
-            loss_feat=dict(
-                pred=student_feats,
-                target=[t.detach() for t in teacher_feats[:len(student_feats)]]),
-            loss_kd=dict(
-                pred=to_label_size(student_outs.head_outs),
-                target=to_label_size(teacher_logits.detach()),
-                label=label,
-                ignore_index=self.head.ignore_index))
         return losses, pairs

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
 from ..distillers.two_stage import roi_loss, rpn_loss
-from .frskd_teacher import _build_neck, _check_head_input, _head_feats
+from .frskd_neck import build_neck, check_head_input, head_inputs
 from .utils import PROBE_SIZE, check_loss_weight, probe_input, probing, rebuild_like, scale_losses
 
 
@@ -94,8 +94,8 @@ class FRSKDTwoStageTeacher(BaseSelfTeacher):
         neck_cfg = dict(
             type='BiFPN', out_channels=width, num_outs=len(feats), return_pre_activation=True)
         neck_cfg.update(neck or {})
-        self.neck = _build_neck(neck_cfg, feats, list(range(len(feats))), source)
-        self.head_input = _check_head_input(head_input, self.neck)
+        self.neck = build_neck(neck_cfg, feats, list(range(len(feats))), source)
+        self.head_input = check_head_input(head_input, self.neck)
         with probing(self.neck):
             teacher_feats = self.neck(feats)
         t_shapes = [tuple(t.shape[1:]) for t in teacher_feats]
@@ -123,7 +123,7 @@ class FRSKDTwoStageTeacher(BaseSelfTeacher):
         rois = student_outs.rois
         student_feats = list(student_outs.feats)
         teacher_feats = self.neck(student_feats)
-        head_feats = _head_feats(self.neck, teacher_feats, self.head_input)
+        head_feats = head_inputs(self.neck, teacher_feats, self.head_input)
         losses, _, _ = rpn_loss(
             self.rpn_head, head_feats, student_outs.loss_inputs, with_proposals=False)
         roi_losses, results = roi_loss(self.roi_head, head_feats, rois.sampling_results,
