@@ -6,7 +6,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+
+from skd_det.testing import REPO
 
 DET_CFG = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 SEG_CFG = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')

@@ -5,10 +5,10 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from skd_det.testing import REPO
 from skd_det.utils import set_data_root, task_of
 from skd_det.utils.config import iter_datasets
 

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn as nn
-from conftest import toy_runner
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, MMDistributedDataParallel
 
 from skd_det.engine.hooks import LGDPhaseHook
+from skd_det.testing import toy_runner
 
 
 class ToyTeacher(nn.Module):

@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn as nn
-from conftest import toy_runner
 from mmengine.model import BaseModel
 from mmengine.runner import EpochBasedTrainLoop
 
 from skd_det.engine.hooks import PSKDHook
 from skd_det.models.teachers import PSKDTeacher
+from skd_det.testing import toy_runner
 
 
 def _state(module):

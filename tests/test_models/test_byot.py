@@ -7,11 +7,11 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from skd_det.models.losses import ActiveMSELoss
+from skd_det.testing import REPO, build_model, get_config
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -22,18 +22,9 @@ H, W = 97, 131  # odd: every stride rounds up
 
 
 def build(path, init=True, **teacher):
-    cfg = Config.fromfile(path)
-    cfg.model.teacher.update(teacher)
-    init_default_scope(cfg.default_scope)
-    if cfg.default_scope == 'mmdet':
-        from mmdet.registry import MODELS
-    else:
-        from mmseg.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    if init:  # the R50 configs would download ImageNet weights
-        model.init_weights()
-    return model.train()
+    cfg = get_config(path, **teacher)
+    # no init: the R50 configs would download ImageNet weights
+    return build_model(cfg.model, cfg.default_scope, seed=0, init=init).train()
 
 
 def det_batch():

@@ -11,89 +11,39 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from skd_det.models.distillers.base import student_state_dict
+from skd_det.testing import (REPO, build_det, build_seg, det_batch, get_config, plain_student,
+                             seg_batch)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DET_CFG = osp.join(REPO, 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py')
-SEG_CFG = osp.join(REPO, 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py')
+DET_CFG = 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py'
+SEG_CFG = 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py'
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def det_cfg(**teacher):
-    cfg = Config.fromfile(DET_CFG)  # custom_imports loads skd_det.det
-    cfg.model.teacher.update(teacher)
+    cfg = get_config(DET_CFG, **teacher)  # custom_imports loads skd_det.det
     # random weights score ~0.01 everywhere: keep every box so predictions are compared
     cfg.model.student.test_cfg.score_thr = 0.0
     return cfg
 
 
-def build_det(model_cfg):
-    init_default_scope('mmdet')
-    from mmdet.registry import MODELS
-    return MODELS.build(model_cfg)
-
-
 def seg_cfg(**teacher):
-    cfg = Config.fromfile(SEG_CFG)
-    cfg.model.teacher.update(teacher)
-    return cfg
-
-
-def build_seg(model_cfg):
-    init_default_scope('mmseg')
-    from mmseg.registry import MODELS
-    return MODELS.build(model_cfg)
-
-
-def det_batch(model, training=True):
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
-    data = demo_mm_inputs(
-        batch_size=2, image_shapes=[(3, 128, 160), (3, 96, 128)], num_items=[2, 3], num_classes=20)
-    data = model.data_preprocessor(data, training)
-    return data['inputs'], data['data_samples']
-
-
-def seg_batch(model, training=True):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        sample = SegDataSample(
-            metainfo=dict(img_shape=(64, 128), ori_shape=(64, 128), pad_shape=(64, 128)))
-        label = torch.randint(0, 19, (1, 64, 128), generator=g)
-        label[:, :8] = 255  # an ignored band
-        sample.gt_sem_seg = PixelData(data=label)
-        samples.append(sample)
-    imgs = [torch.randint(0, 256, (3, 64, 128), generator=g, dtype=torch.uint8) for _ in range(2)]
-    data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), training)
-    return data['inputs'], data['data_samples']
-
-
-def plain_student(wrapper, student_cfg, build):
-    """The base model built from its own config with the wrapper's student weights."""
-    student = build(student_cfg)
-    student.load_state_dict(student_state_dict(wrapper.state_dict()), strict=True)
-    return student
+    return get_config(SEG_CFG, **teacher)
 
 
 @pytest.fixture(scope='module')
 def det():
     cfg = det_cfg()
-    model = build_det(cfg.model)
-    model.init_weights()
-    return model, plain_student(model, cfg.model.student, build_det)
+    model = build_det(cfg.model, init=True)
+    return model, plain_student(model, cfg.model.student)
 
 
 @pytest.fixture(scope='module')
 def seg():
     cfg = seg_cfg()
-    model = build_seg(cfg.model)
-    model.init_weights()
+    model = build_seg(cfg.model, init=True)
     return model, plain_student(model, cfg.model.student, build_seg)
 
 

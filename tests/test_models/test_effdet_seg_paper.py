@@ -9,11 +9,10 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from conftest import REPO
 from mmengine.config import Config
-from test_distillers import build_seg, seg_batch
 
 from skd_det.models import BiFPNSeg, BlockTapEfficientNet, EffDetSegFPN
+from skd_det.testing import REPO, build_seg, seg_batch
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 

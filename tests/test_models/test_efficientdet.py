@@ -9,7 +9,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
-from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -18,6 +17,7 @@ import skd_det.seg  # noqa: F401  (and the mmseg wrapper)
 from skd_det.analysis.complexity import count_flops
 from skd_det.models.backbones import TorchvisionEfficientNet
 from skd_det.models.detectors.efficientdet import EFFICIENTDET_SCALING, efficientdet_scaling
+from skd_det.testing import REPO, build_det
 
 # official EfficientDet (Tan et al. 2020, Table 2): parameters and FLOPs at the input size
 OFFICIAL = {0: (3.9e6, 2.5e9), 1: (6.6e6, 6.1e9), 2: (8.1e6, 11e9)}
@@ -28,12 +28,6 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 def _cfg(name):
     return Config.fromfile(osp.join(CFG_DIR, name))
-
-
-def _build_det(model_cfg):
-    from mmdet.registry import MODELS
-    init_default_scope('mmdet')
-    return MODELS.build(model_cfg)
 
 
 # ---------------------------------------------------------------- backbone
@@ -171,7 +165,7 @@ def test_d0_d2_levels_params_and_flops_match_the_official_models(phi):
     cfg = _cfg(f'efficientdet_d{phi}_coco.py')
     row = efficientdet_scaling(phi)
     assert cfg.model.compound_coef == phi and cfg.image_size == row['input_size']
-    model = _build_det(cfg.model).eval()
+    model = build_det(cfg.model).eval()
     size, width = row['input_size'], row['width']
     x = torch.zeros(1, 3, size, size)
     with torch.no_grad():
@@ -232,13 +226,13 @@ def _d0(**changes):
 ])
 def test_detector_rejects_bad_configs_at_build(changes, match):
     with pytest.raises(ValueError, match=match):
-        _build_det(_d0(**changes))
+        build_det(_d0(**changes))
 
 
 def test_detector_needs_a_bifpn_neck():
     fpn = dict(type='FPN', in_channels=[40, 112, 320], out_channels=64, num_outs=5)
     with pytest.raises(TypeError, match='needs a BiFPN neck, got FPN'):
-        _build_det(_d0(neck=fpn))
+        build_det(_d0(neck=fpn))
 
 
 # ------------------------------------------------------------------- head

@@ -3,23 +3,25 @@
 taps, head copies, KD normalisation, build-time side effects and errors."""
 import pytest
 import torch
-from test_distillers import build_det, build_seg, det_batch, det_cfg, seg_batch, seg_cfg
 
 from skd_det.models.distillers.base import StudentOutputs
+from skd_det.testing import (build_det, build_seg, det_batch, det_student_outputs, get_config,
+                             seg_batch)
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
+def det_cfg(**teacher):
+    return get_config('configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py', **teacher)
+
+
+def seg_cfg(**teacher):
+    return get_config('configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py', **teacher)
+
+
 def det_outputs(model):
-    """The wrapper's training forward of the student, as the teacher gets it."""
-    from mmdet.models.utils import unpack_gt_instances
     inputs, samples = det_batch(model)
-    student = model.student
-    backbone_feats = student.backbone(inputs)
-    feats = student.neck(backbone_feats)
-    gt, gt_ignore, metas = unpack_gt_instances(samples)
-    outs = StudentOutputs(backbone_feats, feats, student.bbox_head(feats), (gt, metas, gt_ignore))
-    return inputs, samples, outs
+    return inputs, samples, det_student_outputs(model, inputs, samples)
 
 
 def test_backbone_tap_builds_five_levels_from_three_stages():

@@ -12,20 +12,17 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
-from test_distillers import build_det
 
 from skd_det.engine.hooks import LGDPhaseHook
+from skd_det.testing import REPO, build_det, get_config
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CPU_CFG = osp.join(REPO, 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py')
+CPU_CFG = 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py'
 
 
 def lgd_cfg(path=CPU_CFG, **teacher):
-    cfg = Config.fromfile(path)
-    cfg.model.teacher.update(teacher)
-    return cfg
+    return get_config(path, **teacher)
 
 
 @pytest.fixture(scope='module')
@@ -151,6 +148,21 @@ def test_teacher_pyramid_of_one_image_ignores_the_others(model):
     for t, t2 in zip(out, out2):
         torch.testing.assert_close(t2[0], t[0], rtol=1e-5, atol=1e-5)
         assert not torch.allclose(t2[1], t[1])
+
+
+def test_teacher_takes_mmdet_box_types_as_tensors(model):
+    """gt boxes as mmdet's HorizontalBoxes (what mmdet's pipelines give) or as plain (K, 4)
+    tensors: the same teacher maps (mmdet's get_box_tensor)."""
+    from mmdet.structures.bbox import HorizontalBoxes
+    boxes = torch.tensor([[10., 20., 60., 90.], [0., 0., 40., 30.]])
+    feats = [torch.randn(1, 64, s, s, generator=torch.Generator().manual_seed(0)) for s in (8, 4)]
+    plain = InstanceData(bboxes=boxes, labels=torch.tensor([4, 1]))
+    typed = InstanceData(bboxes=HorizontalBoxes(boxes), labels=torch.tensor([4, 1]))
+    with torch.no_grad():
+        out = model.teacher.teacher_feats(feats, [plain], metas(1))
+        out_typed = model.teacher.teacher_feats(feats, [typed], metas(1))
+    for t, t_typed in zip(out, out_typed):
+        assert torch.equal(t, t_typed)
 
 
 @pytest.mark.parametrize('size', [(97, 131), (75, 50)])

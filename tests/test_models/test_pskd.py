@@ -9,12 +9,11 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
+from skd_det import testing
 from skd_det.models.distillers.base import StudentOutputs
 from skd_det.models.losses import SoftTargetCrossEntropyLoss, SoftTargetFocalLoss
+from skd_det.testing import REPO, build_model, get_config
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -121,24 +120,11 @@ def test_loss_bad_input():
 
 
 def _cfg(path, **teacher):
-    cfg = Config.fromfile(path)
-    cfg.model.teacher.update(teacher)
-    return cfg
+    return get_config(path, **teacher)
 
 
 def _build(cfg):
-    import importlib
-    for name in cfg.custom_imports['imports']:
-        importlib.import_module(name)
-    init_default_scope(cfg.default_scope)
-    if cfg.default_scope == 'mmdet':
-        from mmdet.registry import MODELS
-    else:
-        from mmseg.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
+    return build_model(cfg.model, cfg.default_scope, seed=0, init=True)
 
 
 @pytest.fixture(scope='module')
@@ -153,32 +139,11 @@ def seg():
 
 def det_batch(model, num_items=(2, 0)):
     """Two images, the second without objects by default."""
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
-    data = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 96, 128), (3, 64, 96)],
-        num_items=list(num_items),
-        num_classes=20)
-    data = model.data_preprocessor(data, True)
-    return data['inputs'], data['data_samples']
+    return testing.det_batch(model, image_shapes=[(3, 96, 128), (3, 64, 96)], num_items=num_items)
 
 
 def seg_batch(model):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        sample = SegDataSample(
-            metainfo=dict(img_shape=(48, 64), ori_shape=(48, 64), pad_shape=(48, 64)))
-        label = torch.randint(0, 19, (1, 48, 64), generator=g)
-        label[:, :6] = 255  # an ignored band
-        sample.gt_sem_seg = PixelData(data=label)
-        samples.append(sample)
-    imgs = [torch.randint(0, 256, (3, 48, 64), generator=g, dtype=torch.uint8) for _ in range(2)]
-    data = model.data_preprocessor(dict(inputs=imgs, data_samples=samples), True)
-    return data['inputs'], data['data_samples']
+    return testing.seg_batch(model, shape=(48, 64), ignored_rows=6)
 
 
 def _snapshot_calls(teacher):

@@ -8,11 +8,9 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from skd_det.models.distillers.base import student_state_dict
+from skd_det.testing import REPO, build_det, det_batch, get_config, plain_student
 
 LGD = 'configs/lgd/lgd_faster-rcnn_r18_fpn_cpu_voc0712.py'
 FRSKD = 'configs/frskd/frskd_faster-rcnn_r18_fpn_cpu_voc0712.py'
@@ -23,18 +21,11 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def config(path, **teacher):
-    cfg = Config.fromfile(osp.join(REPO, path))  # custom_imports loads skd_det.det
-    cfg.model.teacher.update(teacher)
-    return cfg
+    return get_config(path, **teacher)  # custom_imports loads skd_det.det
 
 
 def build(model_cfg):
-    init_default_scope('mmdet')
-    from mmdet.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
+    return build_det(model_cfg, seed=0, init=True)
 
 
 def mask_rcnn_student():
@@ -47,23 +38,7 @@ def mask_rcnn_student():
 
 
 def batch(model, with_mask=False):
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
-    data = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 128, 160), (3, 96, 128)],
-        num_items=[2, 3],
-        num_classes=20,
-        with_mask=with_mask)
-    data = model.data_preprocessor(data, True)
-    return data['inputs'], data['data_samples']
-
-
-def plain_student(wrapper, student_cfg):
-    from mmdet.registry import MODELS
-    student = MODELS.build(student_cfg)
-    student.load_state_dict(student_state_dict(wrapper.state_dict()))
-    return student
+    return det_batch(model, with_mask=with_mask)
 
 
 def _total(value):

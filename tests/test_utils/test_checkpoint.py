@@ -11,11 +11,11 @@ from unittest import mock
 import pytest
 import torch
 import torch.nn as nn
-from conftest import toy_runner
 from mmengine.hooks import CheckpointHook
 from mmengine.model import BaseModel
 
 from skd_det.engine.hooks import CheckFiniteHook
+from skd_det.testing import toy_runner
 from skd_det.utils import InputError
 from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint, check_model_keys,
                                       last_complete_checkpoint, load_checkpoint_file,
