@@ -103,7 +103,8 @@ class FGFITeacher(FrozenDetectorPart):
         student_cfg (dict): The student's config (filled in by the wrapper).
         config (str | dict): Teacher config file, full config or model
             config.
-        checkpoint (str, optional): Teacher weights. Defaults to None.
+        checkpoint (str, optional): Teacher weights: a file or a URL.
+            Defaults to None.
         psi (float): Threshold factor of the mask, in (0, 1]. Defaults to
             0.5 (the paper's).
         adapter_relu (bool): End each adapter with a ReLU, as the authors
@@ -165,14 +166,14 @@ class FGFITeacher(FrozenDetectorPart):
         the pair ``loss_feat`` (``pred``, ``target``, ``mask``)."""
         feats = student_outs.feats
         sizes = [tuple(f.shape[-2:]) for f in feats]
+        # Imported here: skd_det.models must import without mmdet
+        from mmdet.structures.bbox import get_box_tensor
         with torch.no_grad():
             teacher_feats = self.model.extract_feat(inputs)
             anchors = anchor_generator(student).grid_priors(sizes, device=inputs.device)
             per_image = []
             for sample in data_samples:
-                boxes = sample.gt_instances.bboxes
-                # mmdet box types (HorizontalBoxes) hold the tensor in .tensor
-                boxes = getattr(boxes, 'tensor', boxes)
+                boxes = get_box_tensor(sample.gt_instances.bboxes)
                 per_image.append(imitation_masks(anchors, sizes, boxes, self.psi))
             masks = [torch.stack(level) for level in zip(*per_image)]
         pred = [adapter(f) for adapter, f in zip(self.adapters, feats)]

@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner import CheckpointLoader
 from torch import Tensor
 
 from ..data_preprocessors.motion_blur_augment import sharp_views
@@ -66,12 +67,19 @@ def _check_normalisation(student_cfg: dict, teacher_cfg: dict) -> None:
 
 def _load_weights(model: nn.Module, path: str) -> None:
     """Load a checkpoint strictly: a plain detector's or a self-distillation
-    wrapper's (its ``student.*`` weights)."""
-    if not osp.isfile(path):
+    wrapper's (its ``student.*`` weights), from a local file or a URL that
+    mmengine's ``CheckpointLoader`` reads (``https://``, ``open-mmlab://``,
+    ...: the form of mmdet's LD configs' ``teacher_ckpt``)."""
+    if osp.isfile(path):
+        # not CheckpointLoader's local loader: it uses torch.load's
+        # weights_only default, which rejects the message hub mmengine's
+        # checkpoints hold (see the tools' allow_full_checkpoint_load); the
+        # user chose this file
+        ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    elif '://' in path:
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    else:
         raise FileNotFoundError(f'teacher.checkpoint: no file {path}')
-    # mmengine checkpoints hold non-tensor state (message hub), as the
-    # tools' allow_full_checkpoint_load explains; the user chose this file
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
     state = ckpt.get('state_dict', ckpt)
     state = student_state_dict(state) or state
     try:
@@ -102,7 +110,7 @@ class FrozenDetectorPart(BaseSelfTeacher):
         student_cfg (dict): The student's config.
         config (str | dict): Teacher config file, full config or model
             config.
-        checkpoint (str, optional): Teacher weights.
+        checkpoint (str, optional): Teacher weights: a file or a URL.
         init_cfg (dict, optional): mmengine init config of the part's own
             modules (the frozen detector is not one of them).
     """
@@ -175,7 +183,8 @@ class FrozenTeacher(FrozenDetectorPart):
         student_cfg (dict): The student's config (filled in by the wrapper).
         config (str | dict): Teacher config file, full config or model
             config.
-        checkpoint (str, optional): Teacher weights. Defaults to None.
+        checkpoint (str, optional): Teacher weights: a file or a URL.
+            Defaults to None.
         view (str): 'sharp' (the sharp views ``MotionBlurBatchAugment(
             keep_sharp=True)`` stores) or 'inputs' (what the student sees).
             Defaults to 'inputs'.

@@ -19,11 +19,6 @@ from ..layers.lgd import box_cell_masks, box_overlap_masks, level_sizes
 from .utils import PROBE_SIZE, check_loss_weight, probe_input, probing, scale_losses
 
 
-def _box_tensor(boxes) -> Tensor:
-    """mmdet's ``HorizontalBoxes`` or a plain (K, 4) tensor -> tensor."""
-    return boxes.tensor if hasattr(boxes, 'tensor') else boxes
-
-
 @MODELS.register_module()
 class LGDTeacher(BaseSelfTeacher):
     """LGD's label-guided teacher for dense single-stage detectors
@@ -189,9 +184,11 @@ class LGDTeacher(BaseSelfTeacher):
         if missing:
             raise KeyError(f'LGDTeacher: the image metainfo lacks {missing} '
                            f'(it has {sorted(img_metas[0])})')
+        # Imported here: skd_det.models must import without mmdet
+        from mmdet.structures.bbox import get_box_tensor
         pad_shape = tuple(img_metas[0]['batch_input_shape'][:2])
         desc, boxes, counts = self.label_encoder.build_objects(
-            [_box_tensor(g.bboxes) for g in gt_instances], [g.labels for g in gt_instances],
+            [get_box_tensor(g.bboxes) for g in gt_instances], [g.labels for g in gt_instances],
             [m['img_shape'][:2] for m in img_metas], pad_shape)
         labels = self.label_encoder(desc, counts)
         sizes = [tuple(f.shape[-2:]) for f in feats]
