@@ -254,6 +254,26 @@ def _small_head(**kwargs):
     return head
 
 
+def test_head_init_normal_convs_zero_biases_and_the_class_prior():
+    head = _small_head()
+    convs = [m for m in head.modules() if isinstance(m, torch.nn.Conv2d)]
+    weights = torch.cat([m.weight.flatten() for m in convs])
+    assert 0.009 < float(weights.std()) < 0.011 and abs(float(weights.mean())) < 1e-3
+    assert torch.equal(head.reg_pred[-1].bias, torch.zeros_like(head.reg_pred[-1].bias))
+    # -log((1 - 0.01) / 0.01) = -log(99)
+    torch.testing.assert_close(
+        head.cls_pred[-1].bias,
+        torch.full_like(head.cls_pred[-1].bias, -4.59512),
+        atol=1e-5,
+        rtol=0)
+    # an init_cfg replaces the default; the class prior still follows it
+    head = _small_head(init_cfg=dict(type='Constant', layer='Conv2d', val=0.5, bias=0.25))
+    assert all(
+        bool((m.weight == 0.5).all()) for m in head.modules() if isinstance(m, torch.nn.Conv2d))
+    assert bool((head.reg_pred[-1].bias == 0.25).all())
+    assert bool((head.cls_pred[-1].bias - -4.59512).abs().max() < 1e-5)
+
+
 def _pyramid(size=128, channels=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     return [

@@ -1,5 +1,4 @@
 # Copyright (c) skd_det contributors.
-import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -7,6 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.registry import MODELS
 from mmdet.utils import OptConfigType
+from mmengine.model import bias_init_with_prob
 from torch import Tensor
 
 __all__ = ['EfficientDetHead']
@@ -55,7 +55,8 @@ class EfficientDetHead(AnchorHead):
         prior_prob (float): Initial foreground probability of the class
             logits. Defaults to 0.01.
         **kwargs: :class:`AnchorHead` arguments (``anchor_generator``,
-            ``bbox_coder``, ``loss_cls``, ``loss_bbox``, ``train_cfg``, ...).
+            ``bbox_coder``, ``loss_cls``, ``loss_bbox``, ``train_cfg``, ...);
+            ``init_cfg`` defaults to conv weights N(0, 0.01), zero biases.
     """
 
     def __init__(self,
@@ -76,7 +77,8 @@ class EfficientDetHead(AnchorHead):
         self.norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
             if norm_cfg is None else dict(norm_cfg)
         self.prior_prob = prior_prob
-        kwargs.setdefault('init_cfg', None)  # init_weights below
+        # conv weights N(0, 0.01), zero biases (the class-logit bias: init_weights)
+        kwargs.setdefault('init_cfg', dict(type='Normal', layer='Conv2d', std=0.01, bias=0))
         super().__init__(
             num_classes,
             in_channels,
@@ -109,15 +111,12 @@ class EfficientDetHead(AnchorHead):
         self.act = nn.SiLU()
 
     def init_weights(self) -> None:
-        """Conv weights N(0, 0.01), zero biases, class-logit biases at the
-        prior ``-log((1 - p) / p)`` (RetinaNet's focal-loss init)."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, std=0.01)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-        nn.init.constant_(self.cls_pred[-1].bias, -math.log(
-            (1 - self.prior_prob) / self.prior_prob))
+        """``init_cfg`` (conv weights N(0, 0.01), zero biases), then the
+        class-logit biases at the prior ``-log((1 - p) / p)`` (RetinaNet's
+        focal-loss init). Not an init_cfg ``override`` with ``bias_prob``:
+        that would draw the predictor's conv weights a second time."""
+        super().init_weights()
+        nn.init.constant_(self.cls_pred[-1].bias, bias_init_with_prob(self.prior_prob))
 
     def _run(self, x: Tensor, level: int, convs: nn.ModuleList, norms: nn.ModuleList,
              pred: nn.Module) -> Tensor:
