@@ -7,21 +7,14 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS as ROOT_MODELS
-from mmengine.registry import init_default_scope
 
 from skd_det.models.data_preprocessors import SHARP_KEY
+from skd_det.testing import REPO, build_det, det_batch, det_student_outputs
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SKD_CFG = osp.join(REPO, 'configs/blur_skd/blur_skd_retinanet_r18_fpn_cpu_voc0712.py')
 KD_CFG = osp.join(REPO, 'configs/blur_skd/blur_kd_retinanet_r18_fpn_cpu_voc0712.py')
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def build(model_cfg):
-    init_default_scope('mmdet')
-    from mmdet.registry import MODELS
-    return MODELS.build(model_cfg)
 
 
 def skd_cfg(**teacher):
@@ -36,24 +29,7 @@ def skd_cfg(**teacher):
 def batch(model, training=True, seed=0):
     """A preprocessed batch of two 64x80 images with boxes (blurred + sharp views in
     training)."""
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(seed)
-    data = demo_mm_inputs(
-        batch_size=2, image_shapes=[(3, 64, 80), (3, 64, 80)], num_items=[2, 3], num_classes=20)
-    data = model.data_preprocessor(data, training)
-    return data['inputs'], data['data_samples']
-
-
-def student_outputs(model, inputs, samples):
-    """The wrapper's training forward of the student, as the teacher part gets it."""
-    from mmdet.models.utils import unpack_gt_instances
-
-    from skd_det.models.distillers.base import StudentOutputs
-    student = model.student
-    backbone_feats = student.backbone(inputs)
-    feats = student.neck(backbone_feats)
-    gt, gt_ignore, metas = unpack_gt_instances(samples)
-    return StudentOutputs(backbone_feats, feats, student.bbox_head(feats), (gt, metas, gt_ignore))
+    return det_batch(model, training, image_shapes=[(3, 64, 80), (3, 64, 80)], seed=seed)
 
 
 # ---------------------------------------------------------------- DeblurNeck
@@ -84,7 +60,7 @@ def test_neck_list_builds_a_sequential_fpn_then_deblur():
     from mmengine.model import Sequential
 
     from skd_det.models.necks import DeblurNeck
-    student = build(skd_cfg().model.student)
+    student = build_det(skd_cfg().model.student)
     assert isinstance(student.neck, Sequential)
     assert type(student.neck[0]).__name__ == 'FPN' and isinstance(student.neck[1], DeblurNeck)
     feats = student.extract_feat(torch.randn(1, 3, 64, 64))
@@ -117,7 +93,7 @@ def test_normalized_l1_loss_hand_computed():
 
 @pytest.fixture(scope='module')
 def skd():
-    model = build(skd_cfg().model)
+    model = build_det(skd_cfg().model)
     model.init_weights()
     return model
 
@@ -143,14 +119,14 @@ def test_teacher_runs_the_fpn_on_the_sharp_view(skd):
     teacher = skd.teacher
     assert teacher.num_teacher_stages == 1 and teacher.head is None
     assert not [k for k in skd.state_dict() if k.startswith('teacher.')]  # nothing of its own
-    outs = student_outputs(skd, inputs, samples)
+    outs = det_student_outputs(skd, inputs, samples)
     losses, pairs = teacher.loss_and_targets(skd.student, inputs, samples, outs)
     assert set(losses) == {'loss_cls', 'loss_bbox'}
     sharp = torch.stack([s.get(SHARP_KEY) for s in samples])
     skd.eval()  # same BN statistics for the comparison below: recompute both in eval mode
     with torch.no_grad():
         _, pairs_eval = teacher.loss_and_targets(skd.student, inputs, samples,
-                                                 student_outputs(skd, inputs, samples))
+                                                 det_student_outputs(skd, inputs, samples))
         fpn = skd.student.neck[0](skd.student.backbone(sharp))
     for t, f in zip(pairs_eval['loss_feat']['target'], fpn):
         torch.testing.assert_close(t, f)
@@ -169,7 +145,7 @@ def test_distillation_gives_no_gradient_to_the_teacher_pass(skd):
     sharp = torch.stack([s.get(SHARP_KEY) for s in samples]).clone().requires_grad_()
     for i, s in enumerate(samples):
         s.set_field(sharp[i], SHARP_KEY)
-    outs = student_outputs(skd, blurred, samples)
+    outs = det_student_outputs(skd, blurred, samples)
     losses, pairs = skd.teacher.loss_and_targets(skd.student, blurred, samples, outs)
     distill = sum(skd.distill_losses[k](**pairs[k]) for k in ('loss_feat', 'loss_kd'))
     g_blurred, g_sharp = torch.autograd.grad(distill, [blurred, sharp], allow_unused=True)
@@ -182,7 +158,7 @@ def test_distillation_gives_no_gradient_to_the_teacher_pass(skd):
 
 
 def test_loss_weight_zero_runs_the_sharp_pass_without_grad():
-    model = build(skd_cfg(loss_weight=0.0).model)
+    model = build_det(skd_cfg(loss_weight=0.0).model)
     model.train()
     inputs, samples = batch(model)
     losses = model.loss(inputs, samples)
@@ -191,7 +167,7 @@ def test_loss_weight_zero_runs_the_sharp_pass_without_grad():
 
 
 def test_sharing_options():
-    model = build(skd_cfg(shared_head=False, teacher_deblur=True, kd_avg_factor='mean').model)
+    model = build_det(skd_cfg(shared_head=False, teacher_deblur=True, kd_avg_factor='mean').model)
     assert model.teacher.num_teacher_stages == 2
     assert model.teacher.head is not model.student.bbox_head
     assert {k.split('.')[1] for k in model.state_dict() if k.startswith('teacher.')} == {'head'}
@@ -202,7 +178,7 @@ def test_sharing_options():
     # without a DeblurNeck the sharp view goes through the whole (FPN) neck
     cfg = skd_cfg()
     cfg.model.student.neck = cfg.model.student.neck[0]
-    assert build(cfg.model).teacher.num_teacher_stages == 1
+    assert build_det(cfg.model).teacher.num_teacher_stages == 1
 
 
 def test_bad_configs_raise():
@@ -211,15 +187,15 @@ def test_bad_configs_raise():
     cfg.model.student.neck = [neck[1], neck[0]]
     cfg.model.student.neck[0]['in_channels'] = 256
     with pytest.raises(ValueError, match='DeblurNeck stages must come last'):
-        build(cfg.model)
+        build_det(cfg.model)
     with pytest.raises(ValueError, match="kd_avg_factor must be 'mean' or 'num_pos'"):
-        build(skd_cfg(kd_avg_factor='all').model)
+        build_det(skd_cfg(kd_avg_factor='all').model)
     # an own head trained by nothing: DDP would reject its unused parameters
     with pytest.raises(ValueError, match='shared_head=False .* loss_weight=0'):
-        build(skd_cfg(shared_head=False, loss_weight=0.0).model)
+        build_det(skd_cfg(shared_head=False, loss_weight=0.0).model)
     cfg = skd_cfg()
     cfg.model.data_preprocessor.batch_augments = None
-    model = build(cfg.model)
+    model = build_det(cfg.model)
     model.train()
     inputs, samples = batch(model)
     with pytest.raises(KeyError, match="BlurSKDTeacher needs each data sample's sharp view"):
@@ -236,7 +212,7 @@ def kd_cfg(**teacher):
 
 
 def test_frozen_teacher_is_hidden_frozen_and_stays_in_eval_mode():
-    model = build(kd_cfg().model)
+    model = build_det(kd_cfg().model)
     teacher = model.teacher.model
     assert not [k for k in model.state_dict() if k.startswith('teacher.')]
     ids = {id(p) for p in model.parameters()}
@@ -258,11 +234,11 @@ def test_frozen_teacher_is_hidden_frozen_and_stays_in_eval_mode():
 
 
 def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
-    model = build(kd_cfg().model)
+    model = build_det(kd_cfg().model)
     teacher = model.teacher.model
     # a plain detector checkpoint and a wrapper one ('student.*' weights) load alike
     torch.manual_seed(3)
-    reference = build(kd_cfg().model.teacher.config)
+    reference = build_det(kd_cfg().model.teacher.config)
     plain = tmp_path / 'plain.pth'
     torch.save({'state_dict': reference.state_dict(), 'meta': {}}, plain)
     wrapped = tmp_path / 'wrapped.pth'
@@ -276,19 +252,19 @@ def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
             }
         }, wrapped)
     for path in (plain, wrapped):
-        loaded = build(kd_cfg(checkpoint=str(path)).model).teacher.model
+        loaded = build_det(kd_cfg(checkpoint=str(path)).model).teacher.model
         for (k, a), b in zip(loaded.state_dict().items(), reference.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
     model.train()
     inputs, samples = batch(model)
-    outs = student_outputs(model, inputs, samples)
+    outs = det_student_outputs(model, inputs, samples)
     _, pairs = model.teacher.loss_and_targets(model.student, inputs, samples, outs)
     sharp = torch.stack([s.get(SHARP_KEY) for s in samples])
     with torch.no_grad():
         expected = teacher.extract_feat(sharp)
     for t, e in zip(pairs['loss_feat']['target'], expected):
         torch.testing.assert_close(t, e)
-    model = build(kd_cfg(view='inputs').model)
+    model = build_det(kd_cfg(view='inputs').model)
     _, pairs = model.teacher.loss_and_targets(model.student, inputs, samples, outs)
     with torch.no_grad():
         expected = model.teacher.model.extract_feat(inputs)
@@ -296,7 +272,7 @@ def test_frozen_teacher_sees_the_chosen_view_and_loads_checkpoints(tmp_path):
 
 
 def test_frozen_teacher_from_a_config_file():
-    model = build(
+    model = build_det(
         kd_cfg(
             config=osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py'),
             view='inputs').model)
@@ -317,11 +293,11 @@ def test_frozen_teacher_rejects_another_normalisation():
             ValueError,
             match=r"normalise as the student's does; student \{'mean': "
             r"\[123\.675.*teacher \{'mean': \[0\.0, 0\.0, 0\.0\]"):
-        build(cfg.model)
+        build_det(cfg.model)
     cfg = kd_cfg()
     cfg.model.teacher.config.data_preprocessor.bgr_to_rgb = False
     with pytest.raises(ValueError, match=r"'bgr_to_rgb': True.*'bgr_to_rgb': False"):
-        build(cfg.model)
+        build_det(cfg.model)
 
 
 def test_num_pos_avg_factor_is_at_least_one():
@@ -347,16 +323,16 @@ def test_num_pos_avg_factor_is_at_least_one():
 
 def test_frozen_teacher_bad_input(tmp_path):
     with pytest.raises(FileNotFoundError, match='teacher.checkpoint: no file'):
-        build(kd_cfg(checkpoint=str(tmp_path / 'missing.pth')).model)
+        build_det(kd_cfg(checkpoint=str(tmp_path / 'missing.pth')).model)
     bad = tmp_path / 'bad.pth'
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}}, bad)
     with pytest.raises(ValueError, match='does not match the teacher model'):
-        build(kd_cfg(checkpoint=str(bad)).model)
+        build_det(kd_cfg(checkpoint=str(bad)).model)
     cfg = kd_cfg()
     cfg.model.teacher.config.bbox_head.num_classes = 3
     with pytest.raises(ValueError, match='same feature and class-score shapes'):
-        build(cfg.model)
+        build_det(cfg.model)
     with pytest.raises(ValueError, match="teacher.view must be 'sharp' or 'inputs'"):
-        build(kd_cfg(view='blurred').model)
+        build_det(kd_cfg(view='blurred').model)
     with pytest.raises(FileNotFoundError, match='no config file'):
-        build(kd_cfg(config='nowhere.py').model)
+        build_det(kd_cfg(config='nowhere.py').model)

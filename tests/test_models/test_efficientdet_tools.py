@@ -8,59 +8,51 @@ from glob import glob
 import pytest
 from mmengine.config import Config
 
+from skd_det.testing import NO_VAL, VOC_VAL_AS_TRAIN, train
+
 DET_CFG = 'configs/efficientdet/efficientdet_d0_cpu_voc0712.py'
 SEG_CFG = 'configs/efficientdet/efficientdet_d0_seg_cpu_voc12aug.py'
 FRSKD_CFG = 'configs/frskd/frskd_efficientdet_d0_cpu_voc0712.py'
-ENV = dict(OMP_NUM_THREADS='1')
 # one epoch on the val images of VOC2007 + VOC2012, batch 2
 SHORT_DET = [
     'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=2',
-    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt'
-]
+    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'
+] + VOC_VAL_AS_TRAIN
 
 
-def _train(run_tool, config, data_root, work_dir, opts):
-    result = run_tool([
-        'tools/train.py', config, '--data-root', data_root, '--work-dir',
-        str(work_dir), '--device', 'cpu', '--cfg-options', *opts
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+def _log(work_dir):
+    """What the run's logger wrote (as on the console)."""
+    (path, ) = glob(osp.join(str(work_dir), '*', '*.log'))
+    with open(path) as f:
+        return f.read()
 
 
-def test_detection_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
-    run = _train(run_tool, DET_CFG, synthetic_voc, tmp_path, SHORT_DET)
+def test_detection_d0_trains_and_tests(synthetic_voc, tmp_path):
+    train(DET_CFG, synthetic_voc, tmp_path, SHORT_DET)
     # the test pass after the epoch: the checkpoint and VOC's mAP
     assert (tmp_path / 'epoch_1.pth').is_file()
-    val_log = (run.stdout + run.stderr).split('Epoch(val)')
+    val_log = _log(tmp_path).split('Epoch(val)')
     assert len(val_log) > 1 and 'pascal_voc/mAP' in val_log[-1]
 
 
-def test_segmentation_d0_trains_and_tests(synthetic_voc, tmp_path, run_tool):
+def test_segmentation_d0_trains_and_tests(synthetic_voc, tmp_path):
     data_root = osp.join(synthetic_voc, 'VOC2012')
     opts = [
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
         'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
         'val_dataloader.num_workers=0'
     ]
-    run = _train(run_tool, SEG_CFG, data_root, tmp_path, opts)
+    train(SEG_CFG, data_root, tmp_path, opts)
     assert (tmp_path / 'iter_2.pth').is_file()
-    val_log = (run.stdout + run.stderr).split('Iter(val)')
+    val_log = _log(tmp_path).split('Iter(val)')
     assert len(val_log) > 1 and 'mIoU' in val_log[-1]
 
 
 @pytest.mark.usefixtures('one_thread')
-def test_frskd_efficientdet_export_predicts_bit_for_bit(synthetic_voc, tmp_path, run_tool,
-                                                        export_parity):
+def test_frskd_efficientdet_export_predicts_bit_for_bit(synthetic_voc, tmp_path, export_parity):
     # random-init scores are ~0.01: keep every box to compare non-empty predictions
-    _train(
-        run_tool, FRSKD_CFG, synthetic_voc, tmp_path, SHORT_DET + [
-            'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-            'model.student.test_cfg.score_thr=0.0'
-        ])
+    train(FRSKD_CFG, synthetic_voc, tmp_path,
+          SHORT_DET + NO_VAL + ['model.student.test_cfg.score_thr=0.0'])
     (config, ) = glob(osp.join(str(tmp_path), 'frskd_*.py'))  # with the cfg-options
     ckpt = tmp_path / 'epoch_1.pth'
     exported_cfg, exported_ckpt = export_parity.export(config, ckpt, tmp_path / 'export')

@@ -10,17 +10,16 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from skd_det.testing import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, scalars, train
+
 CFG = 'configs/blur_skd/blur_skd_retinanet_r18_fpn_cpu_voc0712.py'
 ENV = dict(OMP_NUM_THREADS='1')
 # one epoch on the val images of VOC2007 + VOC2012, batch 2; random-init scores are ~0.01, so
 # keep every box to compare non-empty predictions
 OPTS = [
     'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
-    'model.student.test_cfg.score_thr=0.0', 'val_cfg=None', 'val_dataloader=None',
-    'val_evaluator=None', 'default_hooks.logger.interval=1', 'log_processor.window_size=1'
-]
+    'model.student.test_cfg.score_thr=0.0'
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 
 
 def _tool(run_tool, args):
@@ -30,21 +29,14 @@ def _tool(run_tool, args):
 
 
 @pytest.fixture(scope='module')
-def run(synthetic_voc, tmp_path_factory, run_tool):
-    work_dir = tmp_path_factory.mktemp('blur_skd')
-    _tool(run_tool, [
-        'tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
-        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
-    ])
-    return work_dir
+def run(synthetic_voc, tmp_path_factory):
+    return train(CFG, synthetic_voc, tmp_path_factory.mktemp('blur_skd'), OPTS)
 
 
 def test_train_logs_both_views_and_distillation(run):
-    (path, ) = glob(osp.join(str(run), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        records = [r for r in map(json.loads, f) if 'loss' in r]
+    records = scalars(run)
     assert len(records) == 2
-    for r in records:
+    for r in records.values():
         for key in ('loss_cls', 'loss_bbox', 'teacher.loss_cls', 'teacher.loss_bbox',
                     'distill.loss_feat'):
             assert r[key] > 0, key

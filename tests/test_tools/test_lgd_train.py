@@ -11,6 +11,7 @@ import pytest
 from mmengine.config import Config
 
 from skd_det.engine.hooks import LGDPhaseHook
+from skd_det.testing import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, scalars, train
 
 CFG = 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py'
 ENV = dict(OMP_NUM_THREADS='1')
@@ -19,31 +20,19 @@ ENV = dict(OMP_NUM_THREADS='1')
 # random-init scores are ~0.01, so keep every box to compare non-empty predictions
 OPTS = [
     'train_cfg.max_epochs=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
-    'model.student.test_cfg.score_thr=0.0', 'val_cfg=None', 'val_dataloader=None',
-    'val_evaluator=None', 'default_hooks.logger.interval=1', 'log_processor.window_size=1'
-]
+    'model.student.test_cfg.score_thr=0.0'
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')
-def run(synthetic_voc, tmp_path_factory, run_tool):
-    work_dir = tmp_path_factory.mktemp('lgd_det')
-    result = run_tool([
-        'tools/train.py', CFG, '--data-root', synthetic_voc, '--work-dir',
-        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return work_dir
+def run(synthetic_voc, tmp_path_factory):
+    return train(CFG, synthetic_voc, tmp_path_factory.mktemp('lgd_det'), OPTS)
 
 
 def test_train_logs_every_loss_group_and_the_phases(run):
-    (path, ) = glob(osp.join(str(run), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        records = {r['iter']: r for r in map(json.loads, f) if 'loss' in r}
+    records = scalars(run)
     assert sorted(records) == [1, 2, 3, 4]
     hook = LGDPhaseHook(1 / 6, 1 / 9)  # the config's
     for it, record in records.items():
