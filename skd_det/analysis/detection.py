@@ -11,21 +11,25 @@ coordinates (``x2 - x1``), as COCO and mmdet's confusion-matrix tool do.
 from typing import Dict, List, Sequence
 
 import numpy as np
+import torch
+from torchvision.ops import box_iou
 
 TP, FP, IGNORED = 1, 0, -1
 
 
 def bbox_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
-    """IoU matrix (n, m) of xyxy boxes."""
-    boxes1 = np.asarray(boxes1, dtype=np.float64).reshape(-1, 4)
-    boxes2 = np.asarray(boxes2, dtype=np.float64).reshape(-1, 4)
-    area1 = (boxes1[:, 2] - boxes1[:, 0]).clip(0) * (boxes1[:, 3] - boxes1[:, 1]).clip(0)
-    area2 = (boxes2[:, 2] - boxes2[:, 0]).clip(0) * (boxes2[:, 3] - boxes2[:, 1]).clip(0)
-    lt = np.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
-    rb = np.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
-    inter = (rb - lt).clip(0).prod(-1)
-    union = area1[:, None] + area2[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.)
+    """IoU matrix (n, m) of xyxy boxes: ``torchvision.ops.box_iou`` in float64, continuous
+    coordinates; an inverted box has no area, and two empty boxes have IoU 0.
+
+    Not mmdet's ``bbox_overlaps``: it computes in float32, which moves IoUs that lie on a
+    threshold. Its VOC mode (``use_legacy_coordinate``, widths ``x2 - x1 + 1``, what
+    mmdet's VOCMetric uses for mAP) is not this module's convention (see above)."""
+    boxes1 = torch.as_tensor(np.asarray(boxes1, dtype=np.float64).reshape(-1, 4))
+    boxes2 = torch.as_tensor(np.asarray(boxes2, dtype=np.float64).reshape(-1, 4))
+    # x2 < x1 (or y2 < y1) -> an empty box at x1 (y1)
+    boxes1 = torch.cat([boxes1[:, :2], torch.maximum(boxes1[:, 2:], boxes1[:, :2])], 1)
+    boxes2 = torch.cat([boxes2[:, :2], torch.maximum(boxes2[:, 2:], boxes2[:, :2])], 1)
+    return box_iou(boxes1, boxes2).nan_to_num(0.).numpy()
 
 
 def match_detections(bboxes,

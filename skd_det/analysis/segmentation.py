@@ -20,20 +20,24 @@ def seg_confusion_matrix(pred, gt, num_classes: int, ignore_index: int = 255) ->
 
 
 def iou_from_confusion(cm: np.ndarray) -> Dict[str, object]:
-    """Per-class IoU and accuracy as mmseg's IoUMetric computes them (NaN for a class with no
-    ground truth and no prediction; the means skip NaN), plus mIoU, mAcc and aAcc."""
-    cm = np.asarray(cm, dtype=np.float64)
-    inter = np.diag(cm)
-    gt_area, pred_area = cm.sum(1), cm.sum(0)
-    with np.errstate(divide='ignore', invalid='ignore'):
-        iou = inter / (gt_area + pred_area - inter)
-        acc = inter / gt_area
+    """Per-class IoU and accuracy by mmseg's ``IoUMetric.total_area_to_metrics`` on the
+    matrix's areas (NaN for a class with no ground truth and no prediction; the means skip
+    NaN, as IoUMetric's), plus mIoU, mAcc and aAcc.
+
+    The matrix itself is not mmseg's ``intersect_and_union``: that gives the per-class areas
+    only, and the confusion-matrix figure needs every cell."""
+    # imported here: skd_det.analysis also serves installs without mmseg (detection)
+    from mmseg.evaluation.metrics import IoUMetric
+    cm = torch.from_numpy(np.asarray(cm, dtype=np.float64))
+    inter, gt_area, pred_area = cm.diagonal(), cm.sum(1), cm.sum(0)
+    metrics = IoUMetric.total_area_to_metrics(inter, gt_area + pred_area - inter, pred_area,
+                                              gt_area, ['mIoU'])
     return dict(
-        iou=iou,
-        acc=acc,
-        mIoU=_nanmean(iou),
-        mAcc=_nanmean(acc),
-        aAcc=float(inter.sum() / cm.sum()) if cm.sum() else float('nan'))
+        iou=metrics['IoU'],
+        acc=metrics['Acc'],
+        mIoU=_nanmean(metrics['IoU']),
+        mAcc=_nanmean(metrics['Acc']),
+        aAcc=float(metrics['aAcc']))
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -4,12 +4,29 @@ import numpy as np
 import pytest
 
 from skd_det.analysis.ap import coco_per_class, voc_per_class
-from skd_det.analysis.detection import (FP, IGNORED, TP, detection_confusion_matrix,
+from skd_det.analysis.detection import (FP, IGNORED, TP, bbox_iou, detection_confusion_matrix,
                                         foreground_flags, match_detections, precision_recall_f1)
 from skd_det.analysis.roc import roc_auc, roc_curve
 
 A, B, C = [0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]
 NEAR_A = [1, 0, 11, 10]  # IoU with A: 90 / 110 = 0.82
+
+
+def test_bbox_iou_hand_values_and_degenerate_boxes():
+    """Continuous coordinates (no +1), float64; inverted and empty boxes have IoU 0."""
+    ious = bbox_iou([A, NEAR_A, [5, 5, 5, 9], [10, 10, 0, 0]], [A, [5, 0, 15, 10], [5, 5, 5, 9]])
+    expected = np.array([
+        [1., 50 / 150, 0.],
+        [90 / 110, 60 / 140, 0.],
+        [0., 0., 0.],  # an empty box, even against itself
+        [0., 0., 0.],  # x2 < x1: no area
+    ])
+    assert ious.dtype == np.float64
+    np.testing.assert_array_equal(ious, expected)
+    # an IoU on the threshold stays on it: 0.55 / 1.1 is 0.5 in float64 (mmdet's float32
+    # bbox_overlaps gives 0.49999994, which would miss iou_thr=0.5)
+    assert bbox_iou([[0, 0, 1.1, 1]], [[0, 0, 0.55, 1]])[0, 0] == 0.5
+    assert bbox_iou(np.zeros((0, 4)), [A]).shape == (0, 1)
 
 
 def test_match_rules():
