@@ -1,5 +1,9 @@
 # Copyright (c) skd_det contributors.
-"""Class lists of the three formats, as the real datasets (and mmdet / mmseg) name them."""
+"""Class lists of the three formats, as the real datasets (and mmdet / mmseg) name them.
+
+Written out, not read from mmdet's VOCDataset / CocoDataset or mmseg's CityscapesDataset
+``METAINFO``: the generator needs only numpy and Pillow (either task alone installed);
+tests/test_datasets/test_synthetic.py checks that they equal those ``METAINFO`` tuples."""
 
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
                'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
