@@ -102,7 +102,7 @@ def test_active_mse_loss_against_hand_computed_values():
 
 @pytest.mark.parametrize('kwargs, match', [
     (dict(reduction='none'), "reduction must be one of"),
-    (dict(loss_weight=-1.), 'loss_weight must be >= 0, got -1.0'),
+    (dict(loss_weight=-1.), 'loss_weight must be a number >= 0, got -1.0'),
 ])
 def test_active_mse_loss_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

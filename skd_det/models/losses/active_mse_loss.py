@@ -4,9 +4,7 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import Features, as_level_pairs
-
-_REDUCTIONS = ('sum', 'mean')
+from .utils import Features, as_level_pairs, check_loss_weight, check_reduction
 
 
 @MODELS.register_module()
@@ -35,13 +33,8 @@ class ActiveMSELoss(nn.Module):
 
     def __init__(self, reduction: str = 'sum', loss_weight: float = 1.0) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f'reduction must be one of {_REDUCTIONS}, got '
-                             f'{reduction!r}')
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-            raise ValueError(f'loss_weight must be >= 0, got {loss_weight!r}')
-        self.reduction = reduction
-        self.loss_weight = loss_weight
+        self.reduction = check_reduction(reduction, 'ActiveMSELoss', ('sum', 'mean'))
+        self.loss_weight = check_loss_weight(loss_weight, 'ActiveMSELoss')
 
     def forward(self, pred: Features, target: Features) -> Tensor:
         """Forward function.

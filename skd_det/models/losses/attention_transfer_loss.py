@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import Features, as_level_pairs
+from .utils import Features, as_level_pairs, check_loss_weight
 
 
 def attention_map(feat: Tensor, p: int = 2) -> Tensor:
@@ -55,13 +55,11 @@ class AttentionTransferLoss(nn.Module):
 
     def __init__(self, p: int = 2, relu_inputs: bool = True, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if loss_weight < 0:
-            raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
         if p <= 0:
             raise ValueError(f'p must be > 0, got {p}')
         self.p = p
         self.relu_inputs = relu_inputs
-        self.loss_weight = loss_weight
+        self.loss_weight = check_loss_weight(loss_weight, 'AttentionTransferLoss')
 
     def forward(self, pred: Features, target: Features) -> Tensor:
         """Forward function.

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import as_level_pairs
+from .utils import as_level_pairs, check_loss_weight
 
 Masks = Union[Tensor, Sequence[Tensor]]
 
@@ -39,9 +39,7 @@ class FGFILoss(nn.Module):
 
     def __init__(self, loss_weight: float = 0.01) -> None:
         super().__init__()
-        if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-            raise ValueError(f'loss_weight must be a number >= 0, got {loss_weight!r}')
-        self.loss_weight = loss_weight
+        self.loss_weight = check_loss_weight(loss_weight, 'FGFILoss')
 
     def forward(self, pred: Union[Tensor, Sequence[Tensor]],
                 target: Union[Tensor, Sequence[Tensor]], mask: Masks) -> Tensor:

@@ -4,7 +4,7 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import Features, as_level_pairs
+from .utils import Features, as_level_pairs, check_loss_weight
 
 
 def instance_norm(feat: Tensor, eps: float = 1e-5) -> Tensor:
@@ -49,12 +49,10 @@ class InstanceNormMSELoss(nn.Module):
 
     def __init__(self, eps: float = 1e-5, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if loss_weight < 0:
-            raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
         if eps <= 0:
             raise ValueError(f'eps must be > 0, got {eps}')
         self.eps = eps
-        self.loss_weight = loss_weight
+        self.loss_weight = check_loss_weight(loss_weight, 'InstanceNormMSELoss')
 
     def forward(self, pred: Features, target: Features) -> Tensor:
         """Forward function.

@@ -13,19 +13,13 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import reduce_loss
-
-_REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import check_loss_weight, check_reduction, reduce_loss, weight_elements
 
 
-def _check_args(loss_weight: float, temperature: float, reduction: Optional[str] = None) -> None:
-    if loss_weight < 0:
-        raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
+def _check_args(name: str, loss_weight: float, temperature: float) -> None:
+    check_loss_weight(loss_weight, name)
     if temperature <= 0:
-        raise ValueError(f'temperature must be > 0, got {temperature}')
-    if reduction is not None and reduction not in _REDUCTIONS:
-        raise ValueError(f'reduction must be one of {_REDUCTIONS}, '
-                         f'got {reduction!r}')
+        raise ValueError(f'{name}: temperature must be > 0, got {temperature}')
 
 
 def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
@@ -60,9 +54,9 @@ class SoftmaxKDLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        _check_args(loss_weight, temperature, reduction)
+        _check_args(type(self).__name__, loss_weight, temperature)
         self.temperature = temperature
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction, type(self).__name__)
         self.loss_weight = loss_weight
 
     def forward(self,
@@ -84,7 +78,7 @@ class SoftmaxKDLoss(nn.Module):
             Tensor: Scalar, or (N,) with reduction 'none'.
         """
         reduction = reduction_override or self.reduction
-        _check_args(self.loss_weight, self.temperature, reduction)
+        check_reduction(reduction, type(self).__name__)
         _check_logits('SoftmaxKDLoss', pred, target, 2)
         if weight is not None and weight.shape != pred.shape[:1]:
             raise ValueError(f'SoftmaxKDLoss: weight shape '
@@ -133,9 +127,9 @@ class SigmoidKDLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        _check_args(loss_weight, temperature, reduction)
+        _check_args(type(self).__name__, loss_weight, temperature)
         self.temperature = temperature
-        self.reduction = reduction
+        self.reduction = check_reduction(reduction, type(self).__name__)
         self.loss_weight = loss_weight
 
     def forward(self,
@@ -161,7 +155,7 @@ class SigmoidKDLoss(nn.Module):
             'none'.
         """
         reduction = reduction_override or self.reduction
-        _check_args(self.loss_weight, self.temperature, reduction)
+        check_reduction(reduction, type(self).__name__)
         _check_logits('SigmoidKDLoss', pred, target, 2)
         if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
             raise ValueError(f'SigmoidKDLoss: weight shape '
@@ -173,10 +167,7 @@ class SigmoidKDLoss(nn.Module):
         q = torch.sigmoid(t)
         loss = q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (
             F.logsigmoid(-t) - F.logsigmoid(-s))
-        loss = loss * T**2
-        if weight is not None:
-            weight = weight.float()
-            loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
+        loss = weight_elements(loss * T**2, weight)
         return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)
 
 
@@ -213,7 +204,7 @@ class PixelKLLoss(nn.Module):
                  ignore_index: int = 255,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        _check_args(loss_weight, temperature)
+        _check_args('PixelKLLoss', loss_weight, temperature)
         self.temperature = temperature
         self.avg_non_ignore = avg_non_ignore
         self.ignore_index = ignore_index

@@ -3,7 +3,7 @@ import torch.nn as nn
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import Features, as_level_pairs
+from .utils import Features, as_level_pairs, check_loss_weight
 
 
 @MODELS.register_module()
@@ -28,11 +28,9 @@ class NormalizedL1Loss(nn.Module):
 
     def __init__(self, normalize: bool = True, eps: float = 1e-6, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if loss_weight < 0:
-            raise ValueError(f'loss_weight must be >= 0, got {loss_weight}')
         self.normalize = normalize
         self.eps = eps
-        self.loss_weight = loss_weight
+        self.loss_weight = check_loss_weight(loss_weight, 'NormalizedL1Loss')
 
     def _norm(self, x: Tensor) -> Tensor:
         x = x.float()

@@ -13,21 +13,12 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import reduce_loss
-
-_REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def _check_reduction(name: str, reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f'{name}: reduction must be one of {_REDUCTIONS}, '
-                         f'got {reduction!r}')
-    return reduction
+from .utils import check_loss_weight, check_reduction, reduce_loss, weight_elements
 
 
 def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor], weight_shapes: tuple,
            reduction: str) -> None:
-    _check_reduction(name, reduction)
+    check_reduction(reduction, name)
     if pred.shape != target.shape or pred.dim() < 2:
         raise ValueError(f'{name}: pred shape {tuple(pred.shape)} and target '
                          f'shape {tuple(target.shape)} must be equal, with '
@@ -35,13 +26,6 @@ def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor], we
     if weight is not None and tuple(weight.shape) not in weight_shapes:
         raise ValueError(f'{name}: weight shape {tuple(weight.shape)} must be '
                          f'one of {[tuple(s) for s in weight_shapes]}')
-
-
-def _check_weight(loss_weight: float) -> float:
-    if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
-        raise ValueError(f'loss_weight must be a number >= 0, got '
-                         f'{loss_weight!r}')
-    return float(loss_weight)
 
 
 @MODELS.register_module()
@@ -69,8 +53,8 @@ class SoftTargetCrossEntropyLoss(nn.Module):
 
     def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.reduction = _check_reduction('SoftTargetCrossEntropyLoss', reduction)
-        self.loss_weight = _check_weight(loss_weight)
+        self.reduction = check_reduction(reduction, 'SoftTargetCrossEntropyLoss')
+        self.loss_weight = check_loss_weight(loss_weight, type(self).__name__)
 
     def forward(self,
                 pred: Tensor,
@@ -150,8 +134,8 @@ class SoftTargetFocalLoss(nn.Module):
                              f'got {alpha!r}')
         self.gamma = float(gamma)
         self.alpha = float(alpha)
-        self.reduction = _check_reduction('SoftTargetFocalLoss', reduction)
-        self.loss_weight = _check_weight(loss_weight)
+        self.reduction = check_reduction(reduction, 'SoftTargetFocalLoss')
+        self.loss_weight = check_loss_weight(loss_weight, type(self).__name__)
 
     def forward(self,
                 pred: Tensor,
@@ -184,7 +168,5 @@ class SoftTargetFocalLoss(nn.Module):
         balance = self.alpha * t + (1 - self.alpha) * (1 - t)
         modulating = (t - z.sigmoid()).abs().pow(self.gamma)
         loss = F.binary_cross_entropy_with_logits(z, t, reduction='none') * balance * modulating
-        if weight is not None:
-            weight = weight.float()
-            loss = loss * (weight[:, None] if weight.dim() == 1 else weight)
+        loss = weight_elements(loss, weight)
         return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)

@@ -6,6 +6,28 @@ import torch
 from torch import Tensor
 
 Features = Union[Tensor, Sequence[Tensor]]
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_loss_weight(loss_weight: float, name: str) -> float:
+    """``loss_weight`` as a float; a ValueError naming the loss otherwise."""
+    if not isinstance(loss_weight, (int, float)) or loss_weight < 0:
+        raise ValueError(f'{name}: loss_weight must be a number >= 0, got {loss_weight!r}')
+    return float(loss_weight)
+
+
+def check_reduction(reduction: str, name: str, allowed: Sequence[str] = REDUCTIONS) -> str:
+    if reduction not in allowed:
+        raise ValueError(f'{name}: reduction must be one of {tuple(allowed)}, got {reduction!r}')
+    return reduction
+
+
+def weight_elements(loss: Tensor, weight: Optional[Tensor]) -> Tensor:
+    """An (N, C) loss times per-row (N,) or per-element (N, C) weights."""
+    if weight is None:
+        return loss
+    weight = weight.float()
+    return loss * (weight[:, None] if weight.dim() == 1 else weight)
 
 
 def as_level_pairs(pred: Features,
