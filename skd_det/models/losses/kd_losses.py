@@ -5,7 +5,7 @@ detection) and pixel-wise (segmentation) KL divergences.
 Pure torch (no mmdet/mmseg import), registered in mmengine's root ``MODELS``
 registry so mmdet and mmseg configs both find them.
 """
-from typing import Optional, Union
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -13,13 +13,13 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import check_loss_weight, check_reduction, reduce_loss, weight_elements
+from .utils import ReducedLoss, check_loss_weight, weight_elements
 
 
-def _check_args(name: str, loss_weight: float, temperature: float) -> None:
-    check_loss_weight(loss_weight, name)
+def _check_temperature(name: str, temperature: float) -> float:
     if temperature <= 0:
         raise ValueError(f'{name}: temperature must be > 0, got {temperature}')
+    return temperature
 
 
 def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
@@ -30,7 +30,7 @@ def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
 
 
 @MODELS.register_module()
-class SoftmaxKDLoss(nn.Module):
+class SoftmaxKDLoss(ReducedLoss):
     """Soft-label knowledge distillation, "Distilling the Knowledge in a
     Neural Network" (Hinton et al., 2015); FRSKD's ``L_KD``::
 
@@ -53,32 +53,12 @@ class SoftmaxKDLoss(nn.Module):
                  temperature: float = 4.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        _check_args(type(self).__name__, loss_weight, temperature)
-        self.temperature = temperature
-        self.reduction = check_reduction(reduction, type(self).__name__)
-        self.loss_weight = loss_weight
+        super().__init__(reduction, loss_weight)
+        self.temperature = _check_temperature(type(self).__name__, temperature)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): Student logits (N, C).
-            target (Tensor): Teacher logits (N, C), detached here.
-            weight (Tensor, optional): Per-sample weights (N,).
-            avg_factor (float | Tensor, optional): Divisor of the summed loss.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: Scalar, or (N,) with reduction 'none'.
-        """
-        reduction = reduction_override or self.reduction
-        check_reduction(reduction, type(self).__name__)
+    def elementwise(self, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+        """(N, C) student and teacher logits, (N,) per-sample weights ->
+        (N,)."""
         _check_logits('SoftmaxKDLoss', pred, target, 2)
         if weight is not None and weight.shape != pred.shape[:1]:
             raise ValueError(f'SoftmaxKDLoss: weight shape '
@@ -89,13 +69,11 @@ class SoftmaxKDLoss(nn.Module):
         log_p_t = F.log_softmax(target.detach().float() / T, dim=1)
         loss = F.kl_div(log_p_s, log_p_t, reduction='none', log_target=True).sum(1)
         loss = loss * T**2
-        if weight is not None:
-            loss = loss * weight.float()
-        return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
+        return loss if weight is None else loss * weight.float()
 
 
 @MODELS.register_module()
-class SigmoidKDLoss(nn.Module):
+class SigmoidKDLoss(ReducedLoss):
     """Soft-label distillation for sigmoid classifiers of dense detectors
     (RetinaNet, FCOS, ...): the per-class binary analogue of Hinton et al.'s
     KD, as FRSKD's ``L_KD`` needs for "Focal Loss for Dense Object
@@ -126,36 +104,13 @@ class SigmoidKDLoss(nn.Module):
                  temperature: float = 1.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
-        _check_args(type(self).__name__, loss_weight, temperature)
-        self.temperature = temperature
-        self.reduction = check_reduction(reduction, type(self).__name__)
-        self.loss_weight = loss_weight
+        super().__init__(reduction, loss_weight)
+        self.temperature = _check_temperature(type(self).__name__, temperature)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): Student logits (N, C), N anchors of all images
-                and levels.
-            target (Tensor): Teacher logits (N, C), detached here.
-            weight (Tensor, optional): Per-anchor (N,) or per-element (N, C)
-                weights, e.g. label weights that mask ignored anchors.
-            avg_factor (float | Tensor, optional): Divisor of the summed
-                loss, typically the number of positive anchors.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: Scalar, or (N,) (summed over classes) with reduction
-            'none'.
-        """
-        reduction = reduction_override or self.reduction
-        check_reduction(reduction, type(self).__name__)
+    def elementwise(self, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+        """(N, C) student and teacher logits for N anchors of all images and
+        levels, per-anchor (N,) or per-element (N, C) weights (e.g. label
+        weights that mask ignored anchors) -> (N,), summed over classes."""
         _check_logits('SigmoidKDLoss', pred, target, 2)
         if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
             raise ValueError(f'SigmoidKDLoss: weight shape '
@@ -167,8 +122,7 @@ class SigmoidKDLoss(nn.Module):
         q = torch.sigmoid(t)
         loss = q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (
             F.logsigmoid(-t) - F.logsigmoid(-s))
-        loss = weight_elements(loss * T**2, weight)
-        return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)
+        return weight_elements(loss * T**2, weight).sum(1)
 
 
 @MODELS.register_module()
@@ -204,11 +158,10 @@ class PixelKLLoss(nn.Module):
                  ignore_index: int = 255,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        _check_args('PixelKLLoss', loss_weight, temperature)
-        self.temperature = temperature
+        self.temperature = _check_temperature('PixelKLLoss', temperature)
         self.avg_non_ignore = avg_non_ignore
         self.ignore_index = ignore_index
-        self.loss_weight = loss_weight
+        self.loss_weight = check_loss_weight(loss_weight, 'PixelKLLoss')
 
     def forward(self,
                 pred: Tensor,

@@ -6,19 +6,17 @@ focal loss for the sigmoid classifiers of dense detectors.
 Pure torch (no mmdet/mmseg import), registered in mmengine's root ``MODELS``
 registry so mmdet and mmseg configs both find them.
 """
-from typing import Optional, Union
+from typing import Optional
 
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .utils import check_loss_weight, check_reduction, reduce_loss, weight_elements
+from .utils import ReducedLoss, weight_elements
 
 
-def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor], weight_shapes: tuple,
-           reduction: str) -> None:
-    check_reduction(reduction, name)
+def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor],
+           weight_shapes: tuple) -> None:
     if pred.shape != target.shape or pred.dim() < 2:
         raise ValueError(f'{name}: pred shape {tuple(pred.shape)} and target '
                          f'shape {tuple(target.shape)} must be equal, with '
@@ -29,7 +27,7 @@ def _check(name: str, pred: Tensor, target: Tensor, weight: Optional[Tensor], we
 
 
 @MODELS.register_module()
-class SoftTargetCrossEntropyLoss(nn.Module):
+class SoftTargetCrossEntropyLoss(ReducedLoss):
     """Cross-entropy with a probability target, PS-KD's loss
     ("Self-Knowledge Distillation with Progressive Refinement of Targets",
     Kim et al., ICCV 2021; lgcnsai/PS-KD-Pytorch loss/pskd_loss.py:18-19)::
@@ -51,42 +49,18 @@ class SoftTargetCrossEntropyLoss(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.reduction = check_reduction(reduction, 'SoftTargetCrossEntropyLoss')
-        self.loss_weight = check_loss_weight(loss_weight, type(self).__name__)
-
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): Logits (N, C, *) (``*``: none or H, W).
-            target (Tensor): Probabilities (N, C, *), detached here.
-            weight (Tensor, optional): Per-sample/pixel weights (N, *), e.g.
-                0 at ignored pixels.
-            avg_factor (float | Tensor, optional): Divisor of the summed
-                loss.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: Scalar, or (N, *) with reduction 'none'.
-        """
-        reduction = reduction_override or self.reduction
+    def elementwise(self, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+        """(N, C, *) logits (``*``: none or H, W), (N, C, *) probabilities,
+        per-sample/pixel weights (N, *) (e.g. 0 at ignored pixels) ->
+        (N, *)."""
         shape = (pred.shape[:1] + pred.shape[2:], )
-        _check('SoftTargetCrossEntropyLoss', pred, target, weight, shape, reduction)
+        _check('SoftTargetCrossEntropyLoss', pred, target, weight, shape)
         loss = -(target.detach().float() * F.log_softmax(pred.float(), dim=1)).sum(1)
-        if weight is not None:
-            loss = loss * weight.float()
-        return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
+        return loss if weight is None else loss * weight.float()
 
 
 @MODELS.register_module()
-class SoftTargetFocalLoss(nn.Module):
+class SoftTargetFocalLoss(ReducedLoss):
     """Focal loss of a sigmoid classifier with soft targets ``t`` in [0, 1],
     for PS-KD's mixed targets on dense detectors::
 
@@ -125,7 +99,7 @@ class SoftTargetFocalLoss(nn.Module):
                  alpha: float = 0.25,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if not isinstance(gamma, (int, float)) or gamma < 0:
             raise ValueError(f'SoftTargetFocalLoss: gamma must be >= 0, got '
                              f'{gamma!r}')
@@ -134,32 +108,13 @@ class SoftTargetFocalLoss(nn.Module):
                              f'got {alpha!r}')
         self.gamma = float(gamma)
         self.alpha = float(alpha)
-        self.reduction = check_reduction(reduction, 'SoftTargetFocalLoss')
-        self.loss_weight = check_loss_weight(loss_weight, type(self).__name__)
 
-    def forward(self,
-                pred: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[Union[float, Tensor]] = None,
-                reduction_override: Optional[str] = None) -> Tensor:
-        """Forward function.
-
-        Args:
-            pred (Tensor): Logits (N, C).
-            target (Tensor): Targets in [0, 1], (N, C), detached here.
-            weight (Tensor, optional): Per-anchor (N,) or per-element (N, C)
-                weights, e.g. label weights that mask ignored anchors.
-            avg_factor (float | Tensor, optional): Divisor of the summed
-                loss, typically the number of positive anchors.
-            reduction_override (str, optional): Overrides ``reduction``.
-
-        Returns:
-            Tensor: Scalar, or (N,) (summed over classes) with reduction
-            'none'.
-        """
-        reduction = reduction_override or self.reduction
-        _check('SoftTargetFocalLoss', pred, target, weight, (pred.shape[:1], pred.shape), reduction)
+    def elementwise(self, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+        """(N, C) logits for N anchors of all images and levels, (N, C)
+        targets in [0, 1], per-anchor (N,) or per-element (N, C) weights
+        (e.g. label weights that mask ignored anchors) -> (N,), summed over
+        classes."""
+        _check('SoftTargetFocalLoss', pred, target, weight, (pred.shape[:1], pred.shape))
         if pred.dim() != 2:
             raise ValueError('SoftTargetFocalLoss: pred must be (N, C), got '
                              f'{tuple(pred.shape)}')
@@ -168,5 +123,4 @@ class SoftTargetFocalLoss(nn.Module):
         balance = self.alpha * t + (1 - self.alpha) * (1 - t)
         modulating = (t - z.sigmoid()).abs().pow(self.gamma)
         loss = F.binary_cross_entropy_with_logits(z, t, reduction='none') * balance * modulating
-        loss = weight_elements(loss, weight)
-        return self.loss_weight * reduce_loss(loss.sum(1), reduction, avg_factor)
+        return weight_elements(loss, weight).sum(1)

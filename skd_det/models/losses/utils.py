@@ -1,8 +1,9 @@
 # Copyright (c) skd_det contributors.
-"""What the losses share: input checks and the reduction."""
+"""What the losses share: input checks, the reduction and the mmdet loss API."""
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 from torch import Tensor
 
 Features = Union[Tensor, Sequence[Tensor]]
@@ -92,3 +93,49 @@ def reduce_loss(loss: Tensor, reduction: str, avg_factor: Optional[Union[float, 
     if reduction == 'none':
         return loss
     raise ValueError('avg_factor can not be used with reduction="sum"')
+
+
+class ReducedLoss(nn.Module):
+    """Base of the losses with mmdet's loss API (``pred, target, weight,
+    avg_factor, reduction_override``): ``loss_weight`` times the
+    :func:`reduce_loss` of the weighted per-sample loss that a subclass's
+    :meth:`elementwise` gives.
+
+    Args:
+        reduction (str): 'none' | 'mean' | 'sum'. Defaults to 'mean'.
+        loss_weight (float): Weight of the loss. Defaults to 1.0.
+    """
+
+    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.reduction = check_reduction(reduction, type(self).__name__)
+        self.loss_weight = check_loss_weight(loss_weight, type(self).__name__)
+
+    def elementwise(self, pred: Tensor, target: Tensor, weight: Optional[Tensor]) -> Tensor:
+        """The weighted loss per sample (N, *), summed over the classes."""
+        raise NotImplementedError
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                reduction_override: Optional[str] = None) -> Tensor:
+        """Forward function.
+
+        Args:
+            pred (Tensor): Student (predicted) logits, (N, C, *).
+            target (Tensor): Teacher logits or targets of ``pred``'s shape,
+                detached.
+            weight (Tensor, optional): Weights, of the shapes
+                :meth:`elementwise` takes.
+            avg_factor (float | Tensor, optional): Divisor of the summed
+                loss, e.g. the number of positive anchors.
+            reduction_override (str, optional): Overrides ``reduction``.
+
+        Returns:
+            Tensor: Scalar, or (N, *) with reduction 'none'.
+        """
+        reduction = check_reduction(reduction_override or self.reduction, type(self).__name__)
+        loss = self.elementwise(pred, target, weight)
+        return self.loss_weight * reduce_loss(loss, reduction, avg_factor)
