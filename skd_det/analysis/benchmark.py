@@ -212,17 +212,23 @@ def benchmark_train(configs: Sequence[str],
             'flops_training_only': lambda e: e['flops']['training_only'],
         })
     return dict(
-        kind='train',
+        **_setting('train', dev, batch_size, size, iters, warmup),
+        mem_iters=mem_iters,
+        seed=seed,
+        configs=entries)
+
+
+def _setting(kind: str, dev: torch.device, batch_size: int, size, iters: int, warmup: int) -> dict:
+    """What a benchmark result records of how it was measured."""
+    return dict(
+        kind=kind,
         device=str(dev),
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         batch_size=batch_size,
         img_size=list(size),
         iters=iters,
-        warmup=warmup,
-        mem_iters=mem_iters,
-        seed=seed,
-        configs=entries)
+        warmup=warmup)
 
 
 def _add_ratios(entries: List[dict], getters: dict) -> None:
@@ -341,14 +347,7 @@ def benchmark_inference(models: Sequence[Tuple[str, str]],
     ]
     _add_ratios(entries, {'time': lambda e: e['time']['median']})
     return dict(
-        kind='inference',
-        device=str(dev),
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        batch_size=batch_size,
-        img_size=list(size),
-        iters=iters,
-        warmup=warmup,
+        **_setting('inference', dev, batch_size, size, iters, warmup),
         seed=seed,
         configs=entries,
         outputs_match=match if len(runs) > 1 else None,
