@@ -99,12 +99,9 @@ class FGFITeacher(FrozenDetectorPart):
     normalise as the student's.
 
     Args:
-        student (nn.Module): The built student (filled in by the wrapper).
-        student_cfg (dict): The student's config (filled in by the wrapper).
-        config (str | dict): Teacher config file, full config or model
-            config.
-        checkpoint (str, optional): Teacher weights: a file or a URL.
-            Defaults to None.
+        student (nn.Module), student_cfg (dict): Filled in by the wrapper.
+        config (str | dict), checkpoint (str, optional): The frozen
+            teacher's config and weights, see :class:`FrozenDetectorPart`.
         psi (float): Threshold factor of the mask, in (0, 1]. Defaults to
             0.5 (the paper's).
         adapter_relu (bool): End each adapter with a ReLU, as the authors
