@@ -10,8 +10,12 @@ DEMO_WORK_DIR ?= work_dirs/demo
 DEMO_EPOCHS ?= 8
 DEMO_BUDGET_MIN ?= 12
 PYTEST_ARGS ?=
+# pytest-xdist workers (0: one process); loadgroup keeps each module that trains once for all
+# its tests (xdist_group) on one worker
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: install demo test lint format clean-demo
+.PHONY: install demo test test-fast lint format clean-demo
 
 # Re-runs the (idempotent) installer whenever what it installs changes.
 $(STAMP): tools/setup_env.sh requirements/lock.txt requirements/runtime.txt setup.py
@@ -25,8 +29,14 @@ demo: $(STAMP)
 	$(PY) tools/misc/demo.py --config $(DEMO_CONFIG) --data $(DEMO_DATA) --work-dir $(DEMO_WORK_DIR) \
 	  --epochs $(DEMO_EPOCHS) --budget-min $(DEMO_BUDGET_MIN)
 
+# the whole suite (CI)
 test: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# the edit loop: every model family, loss and teacher built once, one export parity; no tool
+# training runs, no seed study, one config per family (setup.cfg: the `slow` marker)
+test-fast: $(STAMP)
+	$(PYTEST) -m 'not slow' $(PYTEST_ARGS)
 
 # flake8 + isort + yapf with setup.cfg's settings (OpenMMLab's set-up); `make format` fixes
 LINT_PATHS := skd_det tools tests configs setup.py

@@ -23,6 +23,7 @@ def _error_line(r):
     return lines[-1]
 
 
+@pytest.mark.slow
 def test_benchmark_train_ratios(tmp_path, run_tool):
     out = tmp_path / 'bench.json'
     r = run_tool([
@@ -88,6 +89,7 @@ def det_results(synthetic_voc, tmp_path):
     return _fabricate_det_results(DET_CFG, synthetic_voc, tmp_path / 'results.pkl')
 
 
+@pytest.mark.slow
 def test_analyze_detection(det_results, synthetic_voc, tmp_path, run_tool):
     path, results, dataset = det_results
     out = tmp_path / 'analysis'
@@ -132,6 +134,7 @@ def test_analyze_coco_per_class(tmp_path):
     assert s['at_score_thr']['recall'] == 1.
 
 
+@pytest.mark.slow
 def test_analyze_results_bad_input(det_results, synthetic_voc, tmp_path, run_tool):
     from skd_det.analysis.results import analyze
     from skd_det.utils import InputError
@@ -156,6 +159,7 @@ def test_analyze_results_bad_input(det_results, synthetic_voc, tmp_path, run_too
     assert 'were the results made with another config' in _error_line(r)
 
 
+@pytest.mark.slow
 def test_analyze_segmentation(synthetic_cityscapes, tmp_path, run_tool):
     """A DumpResults pickle made from the ground truth: 10% of the valid pixels wrong."""
     from mmengine.config import Config
@@ -211,6 +215,7 @@ def test_analyze_segmentation(synthetic_cityscapes, tmp_path, run_tool):
     assert (out / 'reliability_diagram.png').stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_benchmark_inference_same_model(tmp_path, run_tool):
     from skd_det.analysis import runtime
     cfg = runtime.load_config(DET_CFG)

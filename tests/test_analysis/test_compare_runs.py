@@ -51,6 +51,7 @@ def _write_run(root, name, final_map, resumed=False):
     return str(root / name)
 
 
+@pytest.mark.slow
 def test_compare_runs_table(tmp_path, run_tool):
     dirs = [
         _write_run(tmp_path, name, m, resumed=name.endswith('seed1')) for name, m in RUNS.items()

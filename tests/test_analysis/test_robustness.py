@@ -109,6 +109,7 @@ def test_tool_rejects_bad_arguments(tmp_path, load_tool):
         tool.main([config, str(tmp_path / 'none.pth'), '--out', str(tmp_path)])
 
 
+@pytest.mark.slow
 def test_tool_on_a_segmentor(synthetic_cityscapes, tmp_path, run_tool):
     """mIoU per severity of a (randomly initialised) FCN: the tool's segmentation path."""
     import json

@@ -157,6 +157,7 @@ def _timestamps(run_dir, step):
     return glob.glob(osp.join(run_dir, step, '2*'))
 
 
+@pytest.mark.slow
 def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
     variants = dict(
         base=dict(config=RETINANET),

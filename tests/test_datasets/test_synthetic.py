@@ -413,6 +413,7 @@ def _run_cli(*args):
                           cwd=str(REPO))
 
 
+@pytest.mark.slow
 def test_cli_writes_dataset_and_reports_speed(tmp_path):
     result = _run_cli('coco', tmp_path / 'coco', '--num-train', 2, '--num-val', 1, '--img-size', 64,
                       96)
@@ -430,6 +431,7 @@ def test_cli_writes_dataset_and_reports_speed(tmp_path):
     (['voc', '--difficulty', 'medium'], 'argument --difficulty'),
     (['voc', '--img-size', '8', '8'], 'argument --img-size'),
 ])
+@pytest.mark.slow
 def test_cli_rejects_bad_arguments(tmp_path, args, message):
     fmt, *options = args
     result = _run_cli(fmt, tmp_path / 'out', *options)
@@ -439,6 +441,7 @@ def test_cli_rejects_bad_arguments(tmp_path, args, message):
     assert not (tmp_path / 'out').exists()
 
 
+@pytest.mark.slow
 def test_cli_refuses_non_empty_out_dir_unless_overwrite(tmp_path):
     out = tmp_path / 'data'
     out.mkdir()

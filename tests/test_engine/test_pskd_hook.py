@@ -228,6 +228,7 @@ def _ddp_worker(rank, world_size, init_file, out_dir):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_snapshots_identical_across_ranks(tmp_path):
     import torch.multiprocessing as mp
     mp.spawn(_ddp_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2, join=True)

@@ -19,6 +19,9 @@ SHORT_DET = [
     'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0'
 ] + VOC_VAL_AS_TRAIN
 
+# each test trains through tools/train.py
+pytestmark = pytest.mark.slow
+
 
 def _log(work_dir):
     """What the run's logger wrote (as on the console)."""

@@ -3,31 +3,28 @@
 computations, the teacher part (frozen hidden teacher, trained adapters, RetinaNet and Faster
 R-CNN students), bad input, and the CPU config through the tools (teacher checkpoint from a
 short baseline run, train, test, export parity)."""
-import json
 import os.path as osp
 from glob import glob
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from skd_det.models.losses import FGFILoss
 from skd_det.models.teachers.fgfi_teacher import imitation_masks
+from skd_det.testing import (LOG_EVERY_ITER, NO_VAL, REPO, VOC_VAL_AS_TRAIN, build_det, det_batch,
+                             scalars, train)
 
 RETINA_CFG = osp.join(REPO, 'configs/fgfi/fgfi_retinanet_r34-r18_fpn_cpu_voc0712.py')
 FASTER_CFG = osp.join(REPO, 'configs/fgfi/fgfi_faster-rcnn_r34-r18_fpn_cpu_voc0712.py')
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+# the tool tests share one training run (one xdist worker)
+pytestmark = [pytest.mark.xdist_group('fgfi'), pytest.mark.usefixtures('one_thread')]
 
 
 def build(model_cfg):
-    init_default_scope('mmdet')
-    from mmdet.registry import MODELS
-
     import skd_det.det  # noqa: F401
-    return MODELS.build(model_cfg)
+    return build_det(model_cfg)
 
 
 def fgfi_cfg(path=RETINA_CFG, **teacher):
@@ -39,12 +36,7 @@ def fgfi_cfg(path=RETINA_CFG, **teacher):
 
 
 def batch(model, seed=0):
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(seed)
-    data = demo_mm_inputs(
-        batch_size=2, image_shapes=[(3, 96, 128), (3, 96, 128)], num_items=[2, 3], num_classes=20)
-    data = model.data_preprocessor(data, True)
-    return data['inputs'], data['data_samples']
+    return det_batch(model, image_shapes=[(3, 96, 128), (3, 96, 128)], seed=seed)
 
 
 # ------------------------------------------------------------------------- mask
@@ -237,12 +229,8 @@ def test_distill_start_hook():
 ENV = dict(OMP_NUM_THREADS='1')
 # one epoch on the val images of VOC2007 + VOC2012, batch 2
 OPTS = [
-    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt', 'val_cfg=None',
-    'val_dataloader=None', 'val_evaluator=None', 'default_hooks.logger.interval=1',
-    'log_processor.window_size=1'
-]
+    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0'
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 
 
 def _tool(run_tool, args):
@@ -252,31 +240,25 @@ def _tool(run_tool, args):
 
 
 @pytest.fixture(scope='module')
-def run(synthetic_voc, tmp_path_factory, run_tool):
+def run(synthetic_voc, tmp_path_factory):
     """The CPU FGFI config trained for an epoch with a teacher from a one-epoch R34 run."""
     root = tmp_path_factory.mktemp('fgfi')
-    _tool(run_tool, [
-        'tools/train.py', 'configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py', '--data-root',
-        synthetic_voc, '--work-dir',
-        str(root / 'teacher'), '--device', 'cpu', '--cfg-options', *OPTS
-    ])
+    train('configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py', synthetic_voc, root / 'teacher',
+          OPTS)
     teacher = str(root / 'teacher' / 'epoch_1.pth')
     # imitation from the second of the two iterations (DistillStartHook)
-    _tool(run_tool, [
-        'tools/train.py',
-        osp.relpath(RETINA_CFG, REPO), '--data-root', synthetic_voc, '--work-dir',
-        str(root / 'fgfi'), '--device', 'cpu', '--cfg-options', *OPTS,
-        'model.student.test_cfg.score_thr=0.0', f'model.teacher.checkpoint={teacher}',
-        'custom_hooks.0.begin_iter=1'
-    ])
+    train(
+        osp.relpath(RETINA_CFG, REPO), synthetic_voc, root / 'fgfi', OPTS + [
+            'model.student.test_cfg.score_thr=0.0', f'model.teacher.checkpoint={teacher}',
+            'custom_hooks.0.begin_iter=1'
+        ])
     return root / 'fgfi', teacher
 
 
+@pytest.mark.slow
 def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
     work_dir, teacher = run
-    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        records = [r for r in map(json.loads, f) if 'loss' in r]
+    records = [r for _, r in sorted(scalars(work_dir).items())]
     assert len(records) == 2
     assert [r['distill_weight_scale'] for r in records] == [0.0, 1.0]
     assert records[0]['distill.loss_feat'] == 0 and records[1]['distill.loss_feat'] > 0
@@ -287,6 +269,7 @@ def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
     assert all(k.startswith('teacher.adapters.') for k in state if k.startswith('teacher.'))
 
 
+@pytest.mark.slow
 def test_test_tool_and_export_parity(run, synthetic_voc, tmp_path, run_tool, export_parity):
     work_dir, _ = run
     (config, ) = glob(osp.join(str(work_dir), 'fgfi_*.py'))

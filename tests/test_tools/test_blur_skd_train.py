@@ -21,6 +21,9 @@ OPTS = [
     'model.student.test_cfg.score_thr=0.0'
 ] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 
+# trains through tools/train.py once for the module's tests (one xdist worker)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('blur_skd_train')]
+
 
 def _tool(run_tool, args):
     result = run_tool(args, env=ENV)

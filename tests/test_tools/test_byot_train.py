@@ -3,7 +3,6 @@
 detection and the segmentation config, and tools/model_converters/export_student.py for the
 student and for a shallow exit (--exit K), each loading in plain mmdet/mmseg (without skd_det)
 with exactly the wrapper's predictions."""
-import json
 import os.path as osp
 from glob import glob
 
@@ -12,50 +11,43 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from skd_det.testing import NO_VAL, REPO, VOC_VAL_AS_TRAIN, scalars, train
 from skd_det.utils import InputError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/byot/byot_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/byot/byot_fcn_r18-d8_cpu_cityscapes.py'
 EXPORT_TOOL = 'tools/model_converters/export_student.py'
 ENV = dict(OMP_NUM_THREADS='1')
-NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 # one epoch on the val images of VOC2007 + VOC2012, batch 2; keep every box of the random-init
 # heads so that predictions are compared non-empty
 DET_OPTS = [
     'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
     'model.student.test_cfg.score_thr=0.0', 'default_hooks.logger.interval=1'
-] + NO_VAL
+] + VOC_VAL_AS_TRAIN + NO_VAL
 SEG_OPTS = [
     'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
     'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
     'train_dataloader.num_workers=0'
 ] + NO_VAL
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+# trains through tools/train.py once for the module's tests (one xdist worker)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group('byot_train'),
+    pytest.mark.usefixtures('one_thread')
+]
 
 
-def _train(run_tool, config, data_root, work_dir, opts):
-    result = run_tool([
-        'tools/train.py', config, '--data-root', data_root, '--work-dir',
-        str(work_dir), '--device', 'cpu', '--cfg-options', *opts
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        records = [r for r in map(json.loads, f) if 'loss' in r]
+def _train(config, data_root, work_dir, opts):
+    records = list(scalars(train(config, data_root, work_dir, opts)).values())
     assert records
     return work_dir, records
 
 
 @pytest.fixture(scope='module')
-def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory, run_tool):
-    det = _train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('byot_det'), DET_OPTS)
-    seg = _train(run_tool, SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('byot_seg'),
-                 SEG_OPTS)
+def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory):
+    det = _train(DET_CFG, synthetic_voc, tmp_path_factory.mktemp('byot_det'), DET_OPTS)
+    seg = _train(SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('byot_seg'), SEG_OPTS)
     return dict(
         det=(*det, det[0] / 'epoch_1.pth', 2,
              sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]),

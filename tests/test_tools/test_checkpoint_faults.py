@@ -51,6 +51,7 @@ def _one_line_error(r, message):
     return errors[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('fault', ['truncated', 'empty', 'foreign'])
 def test_test_tool(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
     r = run_tool([
@@ -65,6 +66,7 @@ def test_test_tool(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
         assert 'unexpected (first: student.backbone.conv1.weight)' in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('fault', ['truncated', 'empty', 'foreign'])
 def test_train_resume_path(checkpoints, synthetic_voc, tmp_path, run_tool, fault):
     r = run_tool([
@@ -76,6 +78,7 @@ def test_train_resume_path(checkpoints, synthetic_voc, tmp_path, run_tool, fault
     assert _one_line_error(r, MESSAGES[fault]).startswith('error: --resume: checkpoint')
 
 
+@pytest.mark.slow
 def test_train_resume_auto_names_the_previous_complete(checkpoints, synthetic_voc, tmp_path,
                                                        run_tool):
     import os
@@ -114,6 +117,7 @@ class NaNAtIterHook(Hook):
 '''
 
 
+@pytest.mark.slow
 def test_train_stops_on_nan_loss(synthetic_voc, tmp_path, run_tool):
     """NaN from the first iteration of epoch 2: training stops there with the loss keys,
     epoch_1.pth is the last checkpoint and no NaN checkpoint is written."""

@@ -16,7 +16,7 @@ SHORT = [
     'val_dataloader.num_workers=0', 'default_hooks.logger.interval=1'
 ]
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('one_thread')]
 
 
 def test_frskd_paper_seg_trains_validates_and_exports_bit_for_bit(synthetic_voc, tmp_path, run_tool,

@@ -3,7 +3,6 @@
 tools/test.py, and tools/model_converters/export_student.py, whose output plain
 mmdet/mmseg (without skd_det) load and predict with exactly what the wrapper
 predicts."""
-import json
 import os.path as osp
 from glob import glob
 
@@ -11,80 +10,61 @@ import pytest
 from mmengine.config import Config
 
 from skd_det.engine.hooks import DistillWarmupHook
+from skd_det.testing import LOG_EVERY_ITER, NO_VAL, REPO, VOC_VAL_AS_TRAIN, scalars, train
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DET_CFG = 'configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py'
 EXPORT_TOOL = 'tools/model_converters/export_student.py'
 # two OpenMP threads on a shared 2-core machine can be 50x slower than one
 ENV = dict(OMP_NUM_THREADS='1')
-NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-LOG_EVERY_ITER = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
 # 2 short epochs on the val images of VOC2007 + VOC2012, batch 2 (one loader worker: a resumed
 # epoch draws the same augmentations); random-init scores are ~0.01, so keep every box to
 # compare non-empty predictions
 DET_OPTS = [
     'train_cfg.max_epochs=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
     'model.student.test_cfg.score_thr=0.0'
-] + NO_VAL + LOG_EVERY_ITER
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 SEG_OPTS = [
     'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
     'train_dataloader.num_workers=0'
 ] + NO_VAL
 
-pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def _train(run_tool, config, data_root, work_dir, opts, extra=()):
-    result = run_tool([
-        'tools/train.py', config, '--data-root', data_root, '--work-dir',
-        str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return work_dir
-
-
-def _scalars(work_dir):
-    """Per-iteration training logs (iteration -> record) the LoggerHook wrote."""
-    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        return {r['iter']: r for r in map(json.loads, f) if 'loss' in r}
+# the module's two training runs serve all its tests (one xdist worker)
+pytestmark = [pytest.mark.xdist_group('export_student'), pytest.mark.usefixtures('one_thread')]
 
 
 @pytest.fixture(scope='module')
-def det_run(synthetic_voc, tmp_path_factory, run_tool):
-    return _train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'), DET_OPTS)
+def det_run(synthetic_voc, tmp_path_factory):
+    return train(DET_CFG, synthetic_voc, tmp_path_factory.mktemp('frskd_det'), DET_OPTS)
 
 
 @pytest.fixture(scope='module')
-def seg_run(synthetic_cityscapes, tmp_path_factory, run_tool):
-    return _train(run_tool, SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('frskd_seg'),
-                  SEG_OPTS)
+def seg_run(synthetic_cityscapes, tmp_path_factory):
+    return train(SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('frskd_seg'), SEG_OPTS)
 
 
+@pytest.mark.slow
 def test_det_train_logs_every_loss_group(det_run):
-    scalars = _scalars(det_run)
-    assert sorted(scalars) == list(range(1, len(scalars) + 1)) and len(scalars) >= 4
-    assert {r['epoch'] for r in scalars.values()} == {1, 2}
+    records = scalars(det_run)
+    assert sorted(records) == list(range(1, len(records) + 1)) and len(records) >= 4
+    assert {r['epoch'] for r in records.values()} == {1, 2}
     hook = DistillWarmupHook()  # the config's schedule, logged by the hook at every iteration
-    for it, record in scalars.items():
-        assert record['distill_weight_scale'] == pytest.approx(hook.scale_at(it - 1, len(scalars)))
+    for it, record in records.items():
+        assert record['distill_weight_scale'] == pytest.approx(hook.scale_at(it - 1, len(records)))
         for key in ('loss_cls', 'loss_bbox', 'teacher.loss_cls', 'teacher.loss_bbox'):
             assert record[key] > 0, key
         for key in ('distill.loss_feat', 'distill.loss_kd'):
             assert (record[key] > 0) == (record['distill_weight_scale'] > 0), (it, key)
         parts = sum(v for k, v in record.items() if 'loss' in k and k != 'loss')
         assert record['loss'] == pytest.approx(parts, rel=1e-5)
-    assert scalars[len(scalars)]['distill_weight_scale'] > 0  # distillation reached
+    assert records[len(records)]['distill_weight_scale'] > 0  # distillation reached
 
 
-def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_path, run_tool):
-    resumed = _train(run_tool, DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
-                     ['--resume', str(det_run / 'epoch_1.pth')])
-    straight, again = _scalars(det_run), _scalars(resumed)
+@pytest.mark.slow
+def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_path):
+    resumed = train(DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
+                    ['--resume', str(det_run / 'epoch_1.pth')])
+    straight, again = scalars(det_run), scalars(resumed)
     epoch_2 = sorted(it for it, r in straight.items() if r['epoch'] == 2)
     assert sorted(again) == epoch_2
     for it in epoch_2:  # every loss of every group and the schedule, iteration by iteration
@@ -93,18 +73,20 @@ def test_det_resume_continues_the_same_loss_curve(det_run, synthetic_voc, tmp_pa
                 assert again[it][key] == pytest.approx(value, rel=1e-5), (it, key)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task', ['det', 'seg'])
-def test_test_tool_evaluates_the_checkpoint(task, det_run, seg_run, synthetic_voc,
-                                            synthetic_cityscapes, tmp_path, run_tool):
+def test_test_tool_evaluates_the_checkpoint(task, request, synthetic_voc, synthetic_cityscapes,
+                                            tmp_path, run_tool):
+    work_dir = request.getfixturevalue(f'{task}_run')  # only the run this case needs
     if task == 'det':
-        args = [DET_CFG, str(det_run / 'epoch_2.pth'), '--data-root', synthetic_voc]
+        args = [DET_CFG, str(work_dir / 'epoch_2.pth'), '--data-root', synthetic_voc]
         metric, opts = 'pascal_voc/mAP', []
     else:
         # mmseg's mIoU only: cityscapesscripts' evaluation belongs to the baseline's tool test
         config = tmp_path / 'frskd_seg_miou.py'
         config.write_text(f"_base_ = '{osp.join(REPO, SEG_CFG)}'\n"
                           "test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU'])]\n")
-        args = [str(config), str(seg_run / 'iter_2.pth'), '--data-root', synthetic_cityscapes]
+        args = [str(config), str(work_dir / 'iter_2.pth'), '--data-root', synthetic_cityscapes]
         metric, opts = 'mIoU', ['test_dataloader.dataset.pipeline.1.scale=(256,128)']
     out = tmp_path / 'preds.pkl'
     result = run_tool([
@@ -119,40 +101,38 @@ def test_test_tool_evaluates_the_checkpoint(task, det_run, seg_run, synthetic_vo
     assert out.is_file()
 
 
-@pytest.fixture(scope='module')
-def exported(det_run, seg_run, synthetic_voc, synthetic_cityscapes, tmp_path_factory,
-             export_parity):
-    """Both training runs exported, and what plain mmdet/mmseg predict with the exports (one
-    fresh process that never imports skd_det)."""
+# `make test-fast` keeps the segmentation export: one export parity without the longer det run
+@pytest.fixture(scope='module', params=[pytest.param('det', marks=pytest.mark.slow), 'seg'])
+def exported(request, synthetic_voc, synthetic_cityscapes, tmp_path_factory, export_parity):
+    """A training run exported, and what plain mmdet/mmseg predict with the export (a fresh
+    process that never imports skd_det)."""
+    task = request.param
+    work_dir = request.getfixturevalue(f'{task}_run')
     out = tmp_path_factory.mktemp('export')
-    runs = dict(
-        det=(det_run, det_run / 'epoch_2.pth',
-             sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]),
-        seg=(seg_run, seg_run / 'iter_2.pth',
-             sorted(glob(osp.join(synthetic_cityscapes, 'leftImg8bit', 'val', '*', '*.png')))[:2]))
-    exports = {}
-    for task, (work_dir, ckpt, images) in runs.items():
-        assert images
-        # the training run's own config: the cfg-options (score_thr, data root) are in it
-        (config, ) = glob(osp.join(str(work_dir), 'frskd_*.py'))
-        exported_cfg, exported_ckpt = export_parity.export(config, ckpt, out / task)
-        exports[task] = dict(
-            config=config,
-            ckpt=str(ckpt),
-            images=images,
-            exported_cfg=exported_cfg,
-            exported_ckpt=exported_ckpt)
-    plain = export_parity.plain_predictions(
-        [(task, e['exported_cfg'], e['exported_ckpt'], e['images']) for task, e in exports.items()],
-        out)
-    for e, results in zip(exports.values(), plain):
-        e['plain_results'] = results
-    return exports
+    if task == 'det':
+        ckpt = work_dir / 'epoch_2.pth'
+        images = sorted(glob(osp.join(synthetic_voc, 'VOC2007', 'JPEGImages', '*.jpg')))[:2]
+    else:
+        ckpt = work_dir / 'iter_2.pth'
+        images = sorted(glob(osp.join(synthetic_cityscapes, 'leftImg8bit', 'val', '*',
+                                      '*.png')))[:2]
+    assert images
+    # the training run's own config: the cfg-options (score_thr, data root) are in it
+    (config, ) = glob(osp.join(str(work_dir), 'frskd_*.py'))
+    exported_cfg, exported_ckpt = export_parity.export(config, ckpt, out)
+    (plain, ) = export_parity.plain_predictions([(task, exported_cfg, exported_ckpt, images)], out)
+    return dict(
+        task=task,
+        config=config,
+        ckpt=str(ckpt),
+        images=images,
+        exported_cfg=exported_cfg,
+        exported_ckpt=exported_ckpt,
+        plain_results=plain)
 
 
-@pytest.mark.parametrize('task', ['det', 'seg'])
-def test_export_loads_in_plain_openmmlab_with_the_same_predictions(task, exported, export_parity):
-    run = exported[task]
+def test_export_loads_in_plain_openmmlab_with_the_same_predictions(exported, export_parity):
+    run, task = exported, exported['task']
     plain = Config.fromfile(run['exported_cfg'])
     assert plain.model.type == ('RetinaNet' if task == 'det' else 'EncoderDecoder')
     assert 'custom_imports' not in plain and 'custom_hooks' not in plain

@@ -23,7 +23,12 @@ OPTS = [
     'model.student.test_cfg.score_thr=0.0'
 ] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+# trains through tools/train.py once for the module's tests (one xdist worker)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group('lgd_train'),
+    pytest.mark.usefixtures('one_thread')
+]
 
 
 @pytest.fixture(scope='module')

@@ -17,6 +17,7 @@ TINY = [
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 
+@pytest.mark.slow
 def test_pretrain_backbone_loads_as_pretrained(tmp_path, load_tool):
     import torch
     from mmdet.models.backbones import ResNet
@@ -41,6 +42,7 @@ def test_pretrain_backbone_loads_as_pretrained(tmp_path, load_tool):
     load_checkpoint(ResNet(**cfg), a, strict=True)
 
 
+@pytest.mark.slow
 def test_pretrain_deep_stem_loads_into_mmseg_resnetv1c(tmp_path, load_tool):
     import torch
     from mmengine.config import Config
@@ -69,6 +71,7 @@ def test_pretrained_config_points_at_the_tools_default_weights(config, args, loa
     assert osp.relpath(default, tool.CACHE) == osp.relpath(checkpoint, '~/.cache/skd_det')
 
 
+@pytest.mark.slow
 def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     import torch
     from mmdet.registry import MODELS

@@ -4,30 +4,25 @@ the replaced classification loss logged at every iteration, the snapshot in the
 checkpoints), --resume of the detector repeating the uninterrupted run, tools/test.py with
 the calibration metrics (ECE, AURC), and tools/model_converters/export_student.py, whose
 output plain mmdet/mmseg load and predict with exactly what the wrapper predicts."""
-import json
 import os.path as osp
 from glob import glob
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
 
 from skd_det.models.distillers.base import student_state_dict
+from skd_det.testing import LOG_EVERY_ITER, NO_VAL, REPO, VOC_VAL_AS_TRAIN, scalars, train
 
 DET_CFG = 'configs/pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/pskd/pskd_fcn_r18-d8_cpu_cityscapes.py'
 ENV = dict(OMP_NUM_THREADS='1')
-NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-LOG_EVERY_ITER = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
 # 2 epochs of 2 iterations on the val images of VOC2007 + VOC2012 (batch 2, one loader worker:
 # a resumed epoch draws the same augmentations); keep every box to compare non-empty predictions
 DET_OPTS = [
     'train_cfg.max_epochs=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
     'model.student.test_cfg.score_thr=0.0'
-] + NO_VAL + LOG_EVERY_ITER
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 # 4 iterations over 4 training images in batches of 2: the default refresh interval is one
 # pass, 2 iterations
 SEG_OPTS = [
@@ -35,23 +30,12 @@ SEG_OPTS = [
     'train_dataloader.num_workers=0', 'default_hooks.logger.interval=1'
 ] + NO_VAL
 
-pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def _train(run_tool, config, data_root, work_dir, opts, extra=()):
-    result = run_tool([
-        'tools/train.py', config, '--data-root', data_root, '--work-dir',
-        str(work_dir), '--device', 'cpu', *extra, '--cfg-options', *opts
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return work_dir
-
-
-def _scalars(work_dir):
-    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        return {r['iter']: r for r in map(json.loads, f) if 'loss' in r}
+# trains through tools/train.py once for the module's tests (one xdist worker)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group('pskd_train'),
+    pytest.mark.usefixtures('one_thread')
+]
 
 
 def _ckpt(path):
@@ -59,22 +43,21 @@ def _ckpt(path):
 
 
 @pytest.fixture(scope='module')
-def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory, run_tool):
+def runs(synthetic_voc, synthetic_cityscapes, tmp_path_factory):
     return dict(
-        det=_train(run_tool, DET_CFG, synthetic_voc, tmp_path_factory.mktemp('pskd_det'), DET_OPTS),
-        seg=_train(run_tool, SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('pskd_seg'),
-                   SEG_OPTS))
+        det=train(DET_CFG, synthetic_voc, tmp_path_factory.mktemp('pskd_det'), DET_OPTS),
+        seg=train(SEG_CFG, synthetic_cityscapes, tmp_path_factory.mktemp('pskd_seg'), SEG_OPTS))
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_train_logs_alpha_and_the_soft_target_loss(task, runs):
-    scalars = _scalars(runs[task])
-    assert sorted(scalars) == [1, 2, 3, 4]
+    records = scalars(runs[task])
+    assert sorted(records) == [1, 2, 3, 4]
     # two epochs (two passes) of two iterations: labels first, then alpha_T * 2 / 2
-    assert [scalars[i]['pskd_alpha'] for i in (1, 2, 3, 4)] == pytest.approx([0, 0, .8, .8])
+    assert [records[i]['pskd_alpha'] for i in (1, 2, 3, 4)] == pytest.approx([0, 0, .8, .8])
     replaced, soft = (('loss_cls', 'distill.loss_cls') if task == 'det' else
                       ('decode.loss_ce', 'distill.loss_ce'))
-    for record in scalars.values():
+    for record in records.values():
         assert replaced not in record and record[soft] > 0
         parts = sum(v for k, v in record.items() if 'loss' in k and k != 'loss')
         assert record['loss'] == pytest.approx(parts, rel=1e-5)
@@ -88,10 +71,10 @@ def test_train_logs_alpha_and_the_soft_target_loss(task, runs):
     assert all(torch.equal(snapshot['state_dict'][k], v) for k, v in student.items())
 
 
-def test_det_resume_continues_the_same_run(runs, synthetic_voc, tmp_path, run_tool):
-    resumed = _train(run_tool, DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
-                     ['--resume', str(runs['det'] / 'epoch_1.pth')])
-    straight, again = _scalars(runs['det']), _scalars(resumed)
+def test_det_resume_continues_the_same_run(runs, synthetic_voc, tmp_path):
+    resumed = train(DET_CFG, synthetic_voc, tmp_path / 'resumed', DET_OPTS,
+                    ['--resume', str(runs['det'] / 'epoch_1.pth')])
+    straight, again = scalars(runs['det']), scalars(resumed)
     assert sorted(again) == [3, 4]
     for it in (3, 4):
         for key, value in straight[it].items():

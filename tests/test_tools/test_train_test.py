@@ -17,6 +17,9 @@ DET_OPTS = [
     'val_dataloader.num_workers=0'
 ]
 
+# every test runs the tools in fresh processes, most of them training
+pytestmark = pytest.mark.slow
+
 CRASH_HOOK = '''
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS

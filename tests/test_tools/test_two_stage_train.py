@@ -3,23 +3,21 @@
 short tools/train.py run logging every loss group, tools/test.py on its checkpoint, and
 tools/model_converters/export_student.py, whose plain Faster R-CNN predicts exactly what the
 wrapper predicts (in plain mmdet, without skd_det, where the student needs none of it)."""
-import json
 import os.path as osp
 from glob import glob
 
 import pytest
 from mmengine.config import Config
 
+from skd_det.testing import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, scalars, train
+
 ENV = dict(OMP_NUM_THREADS='1')
 # 2 short epochs on the val images of VOC2007 + VOC2012 (4 images), batch 2: 4 iterations;
 # random-init scores are tiny, so keep every box to compare non-empty predictions
 OPTS = [
     'train_cfg.max_epochs=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-    'train_dataloader.dataset.datasets.0.ann_file=VOC2007/ImageSets/Main/val.txt',
-    'train_dataloader.dataset.datasets.1.ann_file=VOC2012/ImageSets/Main/val.txt',
-    'model.student.test_cfg.rcnn.score_thr=0.0', 'val_cfg=None', 'val_dataloader=None',
-    'val_evaluator=None', 'default_hooks.logger.interval=1', 'log_processor.window_size=1'
-]
+    'model.student.test_cfg.rcnn.score_thr=0.0'
+] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 # config, the distillation loss keys, whether the exported student is plain mmdet
 FAMILIES = {
     'lgd': ('configs/lgd/lgd_faster-rcnn_r18_fpn_cpu_voc0712.py', ['distill.loss_feat'], True),
@@ -30,29 +28,25 @@ FAMILIES = {
     ('configs/blur_skd/blur_skd_faster-rcnn_r18_fpn_cpu_voc0712.py', ['distill.loss_feat'], False),
 }
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+# trains through tools/train.py once for the module's tests (one xdist worker)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xdist_group('two_stage_train'),
+    pytest.mark.usefixtures('one_thread')
+]
 
 
 @pytest.fixture(scope='module', params=list(FAMILIES))
-def run(request, synthetic_voc, tmp_path_factory, run_tool):
+def run(request, synthetic_voc, tmp_path_factory):
     config = FAMILIES[request.param][0]
-    work_dir = tmp_path_factory.mktemp(request.param)
-    result = run_tool([
-        'tools/train.py', config, '--data-root', synthetic_voc, '--work-dir',
-        str(work_dir), '--device', 'cpu', '--cfg-options', *OPTS
-    ],
-                      env=ENV)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return request.param, work_dir
+    return request.param, train(config, synthetic_voc, tmp_path_factory.mktemp(request.param), OPTS)
 
 
 def test_train_logs_student_teacher_and_distill_losses(run):
     family, work_dir = run
-    (path, ) = glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        records = [r for r in map(json.loads, f) if 'loss' in r]
-    assert [r['iter'] for r in records] == [1, 2, 3, 4]
-    for record in records:
+    records = scalars(work_dir)
+    assert sorted(records) == [1, 2, 3, 4]
+    for record in records.values():
         for key in [
                 'loss_rpn_cls', 'loss_cls', 'teacher.loss_rpn_cls', 'teacher.loss_cls',
                 *FAMILIES[family][1]
