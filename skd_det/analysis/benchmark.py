@@ -57,6 +57,26 @@ def _first_failure(run: _Run, what: str, batch_size: int, img_size, err: Excepti
                       'needs another input size, pass --img-size H W')
 
 
+def _timed(run: _Run, dev: torch.device, step, record: bool, where: tuple):
+    """``step()`` in the run's scope, its time appended to ``run.times`` if ``record``; a
+    failure of the first iteration names the config (``where``: iteration, what, batch size,
+    image size)."""
+    it, what, batch_size, img_size = where
+    with runtime.scope(run.cfg):
+        _sync(dev)
+        start = time.perf_counter()
+        try:
+            out = step()
+        except Exception as e:
+            if it == 0:
+                raise _first_failure(run, what, batch_size, img_size, e) from None
+            raise
+        _sync(dev)
+        if record:
+            run.times.append(time.perf_counter() - start)
+    return out
+
+
 def _batch(run: _Run, batch_size: int, img_size, seed: int) -> dict:
     return runtime.synthetic_batch(run.task, batch_size, img_size, run.num_classes, seed)
 
@@ -149,18 +169,8 @@ def benchmark_train(configs: Sequence[str],
     for it in range(warmup + iters):
         for run in runs:
             data = _batch(run, batch_size, size, seed + it)
-            with runtime.scope(run.cfg):
-                _sync(dev)
-                start = time.perf_counter()
-                try:
-                    run.model.train_step(data, run.optim_wrapper)
-                except Exception as e:
-                    if it == 0:
-                        raise _first_failure(run, 'a training step', batch_size, size, e) from None
-                    raise
-                _sync(dev)
-                if it >= warmup:
-                    run.times.append(time.perf_counter() - start)
+            _timed(run, dev, lambda: run.model.train_step(data, run.optim_wrapper), it >= warmup,
+                   (it, 'a training step', batch_size, size))
             if bar is not None:
                 bar.update()
     if bar is not None:
@@ -305,18 +315,9 @@ def benchmark_inference(models: Sequence[Tuple[str, str]],
             outputs = []
             for run in runs:
                 data = copy.deepcopy(batch)  # test_step may edit the data samples
-                with runtime.scope(run.cfg):
-                    _sync(dev)
-                    start = time.perf_counter()
-                    try:
-                        outputs.append(run.model.test_step(data))
-                    except Exception as e:
-                        if it == 0:
-                            raise _first_failure(run, 'predict', batch_size, size, e) from None
-                        raise
-                    _sync(dev)
-                    if it >= warmup:
-                        run.times.append(time.perf_counter() - start)
+                outputs.append(
+                    _timed(run, dev, lambda: run.model.test_step(data), it >= warmup,
+                           (it, 'predict', batch_size, size)))
                 if bar is not None:
                     bar.update()
             for out in outputs[1:]:
