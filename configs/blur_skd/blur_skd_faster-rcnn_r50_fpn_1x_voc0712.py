@@ -4,12 +4,11 @@
 # image goes through the same detector (_base_/blur_skd_faster-rcnn.py).
 _base_ = ['../faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py', './_base_/blur_skd_faster-rcnn.py']
 model = dict(
+    _base_.blur_skd,
     _delete_=True,
-    type='SelfDistillDetector',
+    # the student's preprocessor + the blurred view for the student, the sharp one kept
     data_preprocessor=dict(
         _base_.model.data_preprocessor, batch_augments=_base_.blur_skd_batch_augments),
     student=dict(
         _base_.model, neck=[_base_.model.neck,
-                            dict(_base_.blur_skd_deblur_neck, in_channels=256)]),
-    teacher=_base_.blur_skd_teacher,
-    distill_losses=_base_.blur_skd_distill_losses)
+                            dict(_base_.blur_skd_deblur_neck, in_channels=256)]))

@@ -3,26 +3,13 @@
 # model plus the deblurring subnet after its FPN (kept at inference); each training image is
 # blurred on the device (the student's view) and its sharp view feeds the teacher pass, which is
 # the same network. Defaults: configs/blur_skd/README.md.
-_base_ = '../retinanet/retinanet_r18_fpn_cpu_voc0712.py'
-custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
+_base_ = ['../retinanet/retinanet_r18_fpn_cpu_voc0712.py', './_base_/blur_skd_retinanet.py']
 model = dict(
+    _base_.blur_skd,
     _delete_=True,
-    type='SelfDistillDetector',
     # the student's preprocessor + the blurred view for the student, the sharp one kept
     data_preprocessor=dict(
-        _base_.model.data_preprocessor,
-        batch_augments=[dict(type='MotionBlurBatchAugment', prob=1.0, keep_sharp=True)]),
+        _base_.model.data_preprocessor, batch_augments=_base_.blur_skd_batch_augments),
     student=dict(
-        _base_.model,
-        neck=[_base_.model.neck,
-              dict(type='DeblurNeck', in_channels=64, num_blocks=1)]),
-    teacher=dict(
-        type='BlurSKDTeacher',
-        shared_head=True,
-        teacher_deblur=False,
-        kd_avg_factor='num_pos',
-        loss_weight=1.0),
-    # hint only: the follow-up's soft labels (loss_kd=dict(type='SigmoidKDLoss', loss_weight=0.3),
-    # the teacher's `kd_avg_factor` normalising) cost 5.6 sharp mAP / 3.8 mPC on hard synthetic VOC
-    # (3 seeds, README.md); the pair stays available
-    distill_losses=dict(loss_feat=dict(type='NormalizedL1Loss', loss_weight=0.5)))
+        _base_.model, neck=[_base_.model.neck,
+                            dict(_base_.blur_skd_deblur_neck, in_channels=64)]))

@@ -4,11 +4,4 @@
 # tools/model_converters/export_student.py writes the plain student, or with --exit K the early-exit
 # model of exit K.
 _base_ = ['../retinanet/retinanet_r18_fpn_cpu_voc0712.py', './_base_/byot_retinanet.py']
-model = dict(
-    _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
-    student=_base_.model,
-    teacher=_base_.byot_teacher,
-    distill_losses=_base_.byot_distill_losses)
+model = dict(_base_.byot, _delete_=True, student=_base_.model)

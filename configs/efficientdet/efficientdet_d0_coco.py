@@ -4,29 +4,10 @@
 # efficientnet_b0 checkpoint (the official models start from ImageNet weights).
 _base_ = [
     '../_base_/models/efficientdet_d0.py', '../_base_/datasets/coco_detection.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py', './_base_/efficientdet_pipelines.py'
 ]
-image_size = 512
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomResize',
-        scale=(image_size, image_size),
-        ratio_range=(0.1, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(image_size, image_size)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
+train_pipeline = _base_.efficientdet_train_pipeline
+test_pipeline = _base_.efficientdet_test_pipeline
 train_dataloader = dict(batch_size=16, num_workers=8, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -3,30 +3,12 @@
 # VOC 1x length (4 epochs of the 3x-repeated set); SGD lr 0.16 for 8 GPUs x 16 images.
 _base_ = [
     '../_base_/models/efficientdet_d0.py', '../_base_/datasets/voc0712.py',
-    '../_base_/schedules/voc0712_1x.py', 'mmdet::_base_/default_runtime.py'
+    '../_base_/schedules/voc0712_1x.py', 'mmdet::_base_/default_runtime.py',
+    './_base_/efficientdet_pipelines.py'
 ]
-image_size = 512
 model = dict(bbox_head=dict(num_classes=20))
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomResize',
-        scale=(image_size, image_size),
-        ratio_range=(0.1, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(image_size, image_size)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
+train_pipeline = _base_.efficientdet_train_pipeline
+test_pipeline = _base_.efficientdet_test_pipeline
 voc_split = dict(
     type='VOCDataset',
     data_root='data/VOCdevkit/',

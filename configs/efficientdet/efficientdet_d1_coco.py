@@ -8,25 +8,14 @@ model = dict(
     backbone=dict(arch='b1'),
     neck=dict(in_channels=[40, 112, 320], out_channels=88, num_repeats=4),
     bbox_head=dict(in_channels=88, feat_channels=88, stacked_convs=3))
+# efficientdet_d0's pipelines at this size
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomResize',
-        scale=(image_size, image_size),
-        ratio_range=(0.1, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(image_size, image_size)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(t, **{k: (image_size, image_size)
+               for k in ('scale', 'crop_size') if k in t}) for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(t, **{k: (image_size, image_size)
+               for k in ('scale', 'crop_size') if k in t}) for t in _base_.test_pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -8,42 +8,20 @@ model = dict(
     backbone=dict(arch='b2'),
     neck=dict(in_channels=[48, 120, 352], out_channels=112, num_repeats=5),
     bbox_head=dict(in_channels=112, feat_channels=112, stacked_convs=3))
+# efficientdet_d0's pipelines at this size
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomResize',
-        scale=(image_size, image_size),
-        ratio_range=(0.1, 2.0),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(image_size, image_size)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(t, **{k: (image_size, image_size)
+               for k in ('scale', 'crop_size') if k in t}) for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+    dict(t, **{k: (image_size, image_size)
+               for k in ('scale', 'crop_size') if k in t}) for t in _base_.test_pipeline
 ]
-voc_split = dict(
-    type='VOCDataset',
-    data_root='data/VOCdevkit/',
-    filter_cfg=dict(filter_empty_gt=True, min_size=32, bbox_min_size=32),
-    pipeline=train_pipeline)
 train_dataloader = dict(
     dataset=dict(
         dataset=dict(datasets=[
-            dict(
-                **voc_split,
-                ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2007/')),
-            dict(
-                **voc_split,
-                ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2012/')),
+            dict(d, pipeline=train_pipeline)
+            for d in _base_.train_dataloader.dataset.dataset.datasets
         ])))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

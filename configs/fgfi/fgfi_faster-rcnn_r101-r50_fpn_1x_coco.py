@@ -6,9 +6,7 @@
 #   --cfg-options model.teacher.checkpoint=PATH
 _base_ = ['../faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', './_base_/fgfi_retinanet.py']
 model = dict(
+    _base_.fgfi,
     _delete_=True,
-    type='SelfDistillDetector',
-    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.fgfi_teacher, config='configs/faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'),
-    distill_losses=_base_.fgfi_distill_losses)
+    teacher=dict(_base_.fgfi.teacher, config='configs/faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'))

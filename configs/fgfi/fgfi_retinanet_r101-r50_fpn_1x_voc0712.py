@@ -5,9 +5,7 @@
 #   --cfg-options model.teacher.checkpoint=work_dirs/retinanet_r101_fpn_1x_voc0712/epoch_4.pth
 _base_ = ['../retinanet/retinanet_r50_fpn_1x_voc0712.py', './_base_/fgfi_retinanet.py']
 model = dict(
+    _base_.fgfi,
     _delete_=True,
-    type='SelfDistillDetector',
-    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.fgfi_teacher, config='configs/retinanet/retinanet_r101_fpn_1x_voc0712.py'),
-    distill_losses=_base_.fgfi_distill_losses)
+    teacher=dict(_base_.fgfi.teacher, config='configs/retinanet/retinanet_r101_fpn_1x_voc0712.py'))

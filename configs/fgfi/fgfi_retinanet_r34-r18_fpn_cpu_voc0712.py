@@ -5,11 +5,9 @@
 #   --cfg-options model.teacher.checkpoint=work_dirs/retinanet_r34_fpn_cpu_voc0712/epoch_12.pth
 _base_ = ['../retinanet/retinanet_r18_fpn_cpu_voc0712.py', './_base_/fgfi_retinanet.py']
 model = dict(
+    _base_.fgfi,
     _delete_=True,
-    type='SelfDistillDetector',
-    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.fgfi_teacher, config='configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'),
-    distill_losses=_base_.fgfi_distill_losses)
+    teacher=dict(_base_.fgfi.teacher, config='configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py'))
 # the authors' 400 images without imitation at 4 images per step
 custom_hooks = [dict(type='DistillStartHook', begin_iter=100)]

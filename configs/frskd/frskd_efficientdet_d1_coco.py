@@ -3,22 +3,6 @@
 # BiFPN of the student's width, 88, over its BiFPN outputs P3..P7 + its own copy of the
 # EfficientDet head) and its losses exist only in training: export_student.py writes the plain
 # EfficientDet. Detection defaults as for RetinaNet (configs/frskd/README.md).
-_base_ = '../efficientdet/efficientdet_d1_coco.py'
-model = dict(
-    _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
-    student=_base_.model,
-    teacher=dict(
-        type='FRSKDDetTeacher',
-        neck=dict(type='BiFPN', out_channels=88),
-        tap='neck',
-        shared_head=False,
-        kd_avg_factor='mean'),
-    distill_losses=dict(
-        loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),
-        loss_kd=dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=100.0)))
-# distillation off while the teacher learns (first 2/3), then a sigmoid ramp (the authors'
-# segmentation schedule)
-custom_hooks = [*_base_.custom_hooks, dict(type='DistillWarmupHook', begin=2 / 3, end=1.0)]
+_base_ = ['../efficientdet/efficientdet_d1_coco.py', './_base_/frskd_efficientdet.py']
+model = dict(_base_.frskd, _delete_=True, student=_base_.model)
+custom_hooks = [*_base_.custom_hooks, *_base_.frskd_hooks]  # after the recipe's EMA

@@ -5,15 +5,10 @@
 # teacher's BiFPN (width 88) takes the student's own BiFPN outputs P3..P7 and its head is a copy of
 # the student's decode head. Authors' segmentation recipe: alpha=1, beta=50, T=1, distillation off
 # for the first 2/3 of the run, then a sigmoid ramp.
-_base_ = '../efficientdet/efficientdet_d1_seg_voc12aug.py'
+_base_ = ['../efficientdet/efficientdet_d1_seg_voc12aug.py', './_base_/frskd_efficientdet-seg.py']
 model = dict(
+    _base_.frskd,
     _delete_=True,
-    type='SelfDistillSegmentor',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(type='FRSKDSegTeacher', neck=dict(type='BiFPN', out_channels=88)),
-    distill_losses=dict(
-        loss_feat=dict(type='AttentionTransferLoss', loss_weight=50.0),
-        loss_kd=dict(type='PixelKLLoss', temperature=1.0, loss_weight=1.0)))
-custom_hooks = [dict(type='DistillWarmupHook', begin=2 / 3, end=1.0)]
+    teacher=dict(_base_.frskd.teacher, neck=dict(type='BiFPN', out_channels=88)))
+custom_hooks = _base_.frskd_hooks

@@ -3,11 +3,4 @@
 # self-teacher (BiFPN over P2..P6 + its own RPN and RoI head, _base_/frskd_faster-rcnn.py) and its
 # losses exist only in training: tools/model_converters/export_student.py writes the plain model.
 _base_ = ['../faster_rcnn/faster-rcnn_r50_fpn_1x_voc0712.py', './_base_/frskd_faster-rcnn.py']
-model = dict(
-    _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
-    student=_base_.model,
-    teacher=_base_.frskd_teacher,
-    distill_losses=_base_.frskd_distill_losses)
+model = dict(_base_.frskd, _delete_=True, student=_base_.model)

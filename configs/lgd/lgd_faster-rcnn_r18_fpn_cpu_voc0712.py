@@ -5,10 +5,7 @@
 # lgd_retinanet_r18_fpn_cpu_voc0712.py).
 _base_ = ['../faster_rcnn/faster-rcnn_r18_fpn_cpu_voc0712.py', './_base_/lgd_faster-rcnn.py']
 model = dict(
+    _base_.lgd,
     _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
     student=_base_.model,
-    teacher=dict(_base_.lgd_teacher, embed_dims=64),
-    distill_losses=_base_.lgd_distill_losses)
+    teacher=dict(_base_.lgd.teacher, embed_dims=64))

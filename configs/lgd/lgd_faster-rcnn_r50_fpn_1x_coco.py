@@ -3,13 +3,6 @@
 # label-guided teacher (the authors' Faster R-CNN settings, _base_/lgd_faster-rcnn.py) shares its
 # RPN and RoI head and exists only in training.
 _base_ = ['../faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', './_base_/lgd_faster-rcnn.py']
-model = dict(
-    _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
-    student=_base_.model,
-    teacher=_base_.lgd_teacher,
-    distill_losses=_base_.lgd_distill_losses)
+model = dict(_base_.lgd, _delete_=True, student=_base_.model)
 # authors (detectron2's CLIP_GRADIENTS in their Base-RCNN-FPN.yaml): per-element clipping at 1.0
 optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))

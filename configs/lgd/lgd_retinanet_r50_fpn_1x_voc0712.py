@@ -1,20 +1,7 @@
 # LGD (Zhang et al., AAAI 2022) on RetinaNet R50-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2
 # images. The student is exactly configs/retinanet/retinanet_r50_fpn_1x_voc0712.py's model;
 # the label-guided teacher shares its head and exists only in training.
-_base_ = '../retinanet/retinanet_r50_fpn_1x_voc0712.py'
-custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
-model = dict(
-    _delete_=True,
-    type='SelfDistillDetector',
-    # the student's preprocessor (the Runner would fill in a top-level `data_preprocessor`)
-    data_preprocessor=_base_.model.data_preprocessor,
-    student=_base_.model,
-    # authors' RetinaNet configs: context object on, 256-d embeddings, 8 heads
-    teacher=dict(type='LGDTeacher', label_encoder=dict(context=True), embed_dims=256, num_heads=8),
-    distill_losses=dict(loss_feat=dict(type='InstanceNormMSELoss', loss_weight=1.0)))
+_base_ = ['../retinanet/retinanet_r50_fpn_1x_voc0712.py', './_base_/lgd_retinanet.py']
+model = dict(_base_.lgd, _delete_=True, student=_base_.model)
 # authors: per-element gradient clipping at 1.0
 optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))
-# authors' phases (30k adapter warm-up, 20k frozen backbone of 180k iterations) as fractions
-custom_hooks = [dict(type='LGDPhaseHook', adapter_warmup=1 / 6, freeze_backbone=1 / 9)]
-# DDP: the frozen backbone gets no gradient in the first phase
-find_unused_parameters = True

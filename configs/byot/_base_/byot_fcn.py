@@ -7,11 +7,14 @@
 # both together. The pixel KD averages over labelled pixels (avg_non_ignore), as the authors'
 # batch mean runs over labelled images. A leaf wraps its student with these:
 #   _base_ = [<student config>, '../byot/_base_/byot_fcn.py']
-#   model = dict(_delete_=True, type='SelfDistillSegmentor',
-#                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.byot_teacher, distill_losses=_base_.byot_distill_losses)
+#   model = dict(_base_.byot, _delete_=True, student=_base_.model)
 custom_imports = dict(imports=['skd_det.seg'], allow_failed_imports=False)
-byot_teacher = dict(type='BYOTSegTeacher', alpha=0.1)
-byot_distill_losses = dict(
-    loss_kd=dict(type='PixelKLLoss', temperature=3.0, loss_weight=0.1, avg_non_ignore=True),
-    loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6))
+byot = dict(
+    type='SelfDistillSegmentor',
+    # None: the student's preprocessor (the Runner fills a top-level `data_preprocessor` into
+    # the model config only where the key is missing)
+    data_preprocessor=None,
+    teacher=dict(type='BYOTSegTeacher', alpha=0.1),
+    distill_losses=dict(
+        loss_kd=dict(type='PixelKLLoss', temperature=3.0, loss_weight=0.1, avg_non_ignore=True),
+        loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6)))

@@ -5,12 +5,15 @@
 # "beta") 1e-6; alpha appears twice below (the teacher's 1 - alpha on the task losses, the KD
 # weight): change both together. A leaf wraps its student with these:
 #   _base_ = [<student config>, '../byot/_base_/byot_retinanet.py']
-#   model = dict(_delete_=True, type='SelfDistillDetector',
-#                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.byot_teacher, distill_losses=_base_.byot_distill_losses)
+#   model = dict(_base_.byot, _delete_=True, student=_base_.model)
 custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
-# exits on the backbone stages the FPN reads but the deepest: C3 and C4 for RetinaNet
-byot_teacher = dict(type='BYOTDetTeacher', alpha=0.1)
-byot_distill_losses = dict(
-    loss_kd=dict(type='SigmoidKDLoss', temperature=3.0, loss_weight=0.1),
-    loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6))
+byot = dict(
+    type='SelfDistillDetector',
+    # None: the student's preprocessor (the Runner fills a top-level `data_preprocessor` into
+    # the model config only where the key is missing)
+    data_preprocessor=None,
+    # exits on the backbone stages the FPN reads but the deepest: C3 and C4 for RetinaNet
+    teacher=dict(type='BYOTDetTeacher', alpha=0.1),
+    distill_losses=dict(
+        loss_kd=dict(type='SigmoidKDLoss', temperature=3.0, loss_weight=0.1),
+        loss_feat=dict(type='ActiveMSELoss', reduction='sum', loss_weight=1e-6)))

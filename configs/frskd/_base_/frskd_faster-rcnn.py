@@ -6,14 +6,17 @@
 # their README's commands; the distillation warm-up of the project's FRSKD detection configs.
 # A leaf wraps its student with these:
 #   _base_ = [<student config>, '../frskd/_base_/frskd_faster-rcnn.py']
-#   model = dict(_delete_=True, type='SelfDistillDetector',
-#                data_preprocessor=_base_.model.data_preprocessor, student=_base_.model,
-#                teacher=_base_.frskd_teacher, distill_losses=_base_.frskd_distill_losses)
+#   model = dict(_base_.frskd, _delete_=True, student=_base_.model)
 custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)
-frskd_teacher = dict(type='FRSKDTwoStageTeacher', head_input='activated')
-frskd_distill_losses = dict(
-    loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),
-    loss_kd=dict(type='SoftmaxKDLoss', temperature=4.0, loss_weight=2.0))
+frskd = dict(
+    type='SelfDistillDetector',
+    # None: the student's preprocessor (the Runner fills a top-level `data_preprocessor` into
+    # the model config only where the key is missing)
+    data_preprocessor=None,
+    teacher=dict(type='FRSKDTwoStageTeacher'),
+    distill_losses=dict(
+        loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),
+        loss_kd=dict(type='SoftmaxKDLoss', temperature=4.0, loss_weight=2.0)))
 # distillation off while the teacher learns (first 2/3), then a sigmoid ramp (the authors'
-# segmentation schedule), as configs/frskd/frskd_retinanet_*.py
+# segmentation schedule), as on RetinaNet
 custom_hooks = [dict(type='DistillWarmupHook', begin=2 / 3, end=1.0)]
