@@ -32,7 +32,7 @@ the wrapper's state dict and ``parameters()``.
 import copy
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -173,6 +173,21 @@ class SelfDistillMixin:
     :class:`~skd_det.engine.hooks.DistillWarmupHook` recomputes it from the
     iteration before every step, so a resumed run gets the same value.
     """
+
+    #: The task's ``MODELS`` registry (mmdet's or mmseg's), set by the wrapper.
+    _registry = None
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 distill_losses: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        # the base model's __init__ (mmdet's BaseDetector, mmseg's BaseSegmentor)
+        super().__init__(
+            data_preprocessor=resolve_data_preprocessor(student, data_preprocessor),
+            init_cfg=init_cfg)
+        self._init_self_distill(self._registry, student, teacher, distill_losses)
 
     def _init_self_distill(self, registry, student: dict, teacher: dict,
                            distill_losses: Optional[dict]) -> None:

@@ -7,10 +7,9 @@ from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .base import SelfDistillMixin, StudentOutputs, resolve_data_preprocessor
+from .base import SelfDistillMixin, StudentOutputs
 from .two_stage import two_stage_loss
 
 
@@ -60,16 +59,7 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self,
-                 student: ConfigType,
-                 teacher: ConfigType,
-                 distill_losses: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            data_preprocessor=resolve_data_preprocessor(student, data_preprocessor),
-            init_cfg=init_cfg)
-        self._init_self_distill(MODELS, student, teacher, distill_losses)
+    _registry = MODELS  # builds the student and the teacher part (SelfDistillMixin)
 
     def _check_student(self, student) -> None:
         cls = type(student)

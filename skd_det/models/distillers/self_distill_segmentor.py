@@ -4,11 +4,10 @@ from typing import List
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors import BaseSegmentor, EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleList, SampleList,
-                         add_prefix)
+from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from .base import SelfDistillMixin, StudentOutputs, resolve_data_preprocessor
+from .base import SelfDistillMixin, StudentOutputs
 
 
 @MODELS.register_module()
@@ -42,16 +41,7 @@ class SelfDistillSegmentor(SelfDistillMixin, BaseSegmentor):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    def __init__(self,
-                 student: ConfigType,
-                 teacher: ConfigType,
-                 distill_losses: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            data_preprocessor=resolve_data_preprocessor(student, data_preprocessor),
-            init_cfg=init_cfg)
-        self._init_self_distill(MODELS, student, teacher, distill_losses)
+    _registry = MODELS  # builds the student and the teacher part (SelfDistillMixin)
 
     def _check_student(self, student) -> None:
         cls = type(student)
