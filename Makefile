@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
 
 # the edit loop: every model family, loss and teacher built once, one export parity; no tool
-# training runs, no seed study, one config per family (setup.cfg: the `slow` marker)
+# training runs, no seed study, one det and one seg config (setup.cfg: the `slow` marker)
 test-fast: $(STAMP)
 	$(PYTEST) -m 'not slow' $(PYTEST_ARGS)
 
