@@ -55,8 +55,10 @@ def _shrink(cfg):
             node['crop_size'] = small
         if node.get('type') == 'Pad' and 'size' in node:
             node['size'] = small
-    if cfg.model.get('data_preprocessor', {}).get('size'):
-        cfg.model.data_preprocessor.size = small
+    # a wrapper's data_preprocessor is None when it takes the student's (configs/README.md)
+    for node in (cfg.model, cfg.model.get('student') or {}):
+        if (node.get('data_preprocessor') or {}).get('size'):
+            node.data_preprocessor.size = small
 
 
 def _dicts(node):
