@@ -212,8 +212,7 @@ def test_bifpn_seg_bad_widths():
 def small_model_cfg(config=D0, d=8):
     """The config's model at width d, its inputs padded to 128x128 (not 512)."""
     cfg = Config.fromfile(config)
-    cfg.model.data_preprocessor.size = (128, 128)
-    model = cfg.model.get('student', cfg.model)
+    model = cfg.model.get('student', cfg.model)  # a wrapper takes the student's preprocessor
     model.data_preprocessor.size = (128, 128)
     model.neck.necks[0].out_channels = d
     model.neck.necks[1].update(in_channels=[d] * 6, out_channels=d)
