@@ -13,7 +13,9 @@ frskd = dict(
     # None: the student's preprocessor (the Runner fills a top-level `data_preprocessor` into
     # the model config only where the key is missing)
     data_preprocessor=None,
-    teacher=dict(type='FRSKDDetTeacher'),
+    # the BiFPN takes the student's neck width and level count; its type is written out so that
+    # a --cfg-options override of model.teacher.neck is checked against BiFPN's arguments
+    teacher=dict(type='FRSKDDetTeacher', neck=dict(type='BiFPN')),
     distill_losses=dict(
         loss_feat=dict(type='AttentionTransferLoss', loss_weight=100.0),
         loss_kd=dict(type='SigmoidKDLoss', temperature=1.0, loss_weight=100.0)))
