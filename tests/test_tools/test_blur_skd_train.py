@@ -81,7 +81,7 @@ def test_test_and_robustness_tools(run, synthetic_voc, tmp_path, run_tool):
 def test_export_keeps_the_deblur_neck_and_predicts_identically(run, synthetic_voc, tmp_path,
                                                                run_tool, export_parity):
     from mmdet.apis import inference_detector, init_detector
-    (config, ) = glob(osp.join(str(run), 'skd_*.py'))
+    (config, ) = glob(osp.join(str(run), 'blur_skd_*.py'))
     ckpt = str(run / 'epoch_1.pth')
     _tool(run_tool, ['tools/model_converters/export_student.py', config, ckpt, str(tmp_path)])
     exported_cfg, exported_ckpt = export_parity.exported_paths(config, tmp_path)
