@@ -197,9 +197,10 @@ def _config(name):
     ('frskd/frskd_fcn_r18-d8_cpu_cityscapes.py', 'fcn/fcn_r18-d8_cpu_cityscapes.py'),
     ('frskd/frskd_fcn_r50-d8_512x1024_cityscapes.py', 'fcn/fcn_r50-d8_512x1024_cityscapes.py'),
     ('frskd/frskd_fcn_r50-d8_512x512_voc12aug.py', 'fcn/fcn_r50-d8_512x512_voc12aug.py'),
-] + [(f'frskd/frskd_efficientdet_{name}.py', f'efficientdet/efficientdet_{name}.py')
-     for name in ['d0_cpu_voc0712', 'd0_voc0712', 'd1_voc0712', 'd0_coco', 'd1_coco',
-                  'd0_seg_voc12aug', 'd1_seg_voc12aug']])
+] + [(f'frskd/frskd_efficientdet_{name}.py', f'efficientdet/efficientdet_{name}.py') for name in [
+    'd0_cpu_voc0712', 'd0_voc0712', 'd1_voc0712', 'd0_coco', 'd1_coco', 'd0_seg_voc12aug',
+    'd1_seg_voc12aug'
+]])
 def test_config_student_is_exactly_the_baseline(frskd, baseline):
     ours = Config.fromfile(osp.join(REPO, 'configs', frskd))
     base = _config(baseline)
