@@ -112,7 +112,8 @@ def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path)
     runs = studies.plan_runs(studies.load_study(osp.join(REPO, 'configs', study)), str(tmp_path))
     configs = {r.variant: Config.fromfile(r.config) for r in runs if r.seed == 0}
     base = configs.pop('retinanet_pretrained')
-    (wrapper, ) = configs.values()
-    assert wrapper.model.student.to_dict() == base.model.to_dict()
-    for key in ('train_cfg', 'optim_wrapper', 'param_scheduler', 'randomness'):
-        assert wrapper[key] == base[key], key
+    assert configs, f'{study} has no method variant'
+    for variant, wrapper in configs.items():
+        assert wrapper.model.student.to_dict() == base.model.to_dict(), variant
+        for key in ('train_cfg', 'optim_wrapper', 'param_scheduler', 'randomness'):
+            assert wrapper[key] == base[key], (variant, key)
