@@ -28,4 +28,10 @@ variants = dict(
             'param_scheduler.1.end': 12
         }),
     frskd=dict(
-        config='../frskd_retinanet_r18_fpn_cpu_voc0712.py', cfg_options=pretrained_student_12e))
+        config='../frskd_retinanet_r18_fpn_cpu_voc0712.py', cfg_options=pretrained_student_12e),
+    # the teacher head fed the BiFPN outputs before their ReLU (not the authors' form)
+    frskd_pre_activation=dict(
+        config='../frskd_retinanet_r18_fpn_cpu_voc0712.py',
+        cfg_options={
+            **pretrained_student_12e, 'model.teacher.head_input': 'pre_activation'
+        }))
