@@ -101,7 +101,9 @@ def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
 
 @pytest.mark.parametrize('study', [
     'frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
-    'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py'
+    'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py',
+    'frskd/studies/frskd_retinanet_r18_pretrained_12e_hard_voc.py',
+    'lgd/studies/lgd_retinanet_r18_pretrained_12e_hard_voc.py'
 ])
 def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path):
     """The distillers' variants set up their student through cfg-options: its model and
@@ -109,9 +111,10 @@ def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path)
     from mmengine.config import Config
 
     from skd_det.analysis import study as studies
-    runs = studies.plan_runs(studies.load_study(osp.join(REPO, 'configs', study)), str(tmp_path))
+    spec = studies.load_study(osp.join(REPO, 'configs', study))
+    runs = studies.plan_runs(spec, str(tmp_path))
     configs = {r.variant: Config.fromfile(r.config) for r in runs if r.seed == 0}
-    base = configs.pop('retinanet_pretrained')
+    base = configs.pop(spec.baseline)
     assert configs, f'{study} has no method variant'
     for variant, wrapper in configs.items():
         assert wrapper.model.student.to_dict() == base.model.to_dict(), variant
