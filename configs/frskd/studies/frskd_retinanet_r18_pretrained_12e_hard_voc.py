@@ -11,21 +11,23 @@ description = ('FRSKD (BiFPN self-teacher, attention transfer + soft-label KD) o
                'AdamW + cosine, 12 epochs), hard synthetic VOC07+12; the same seed gives the FRSKD '
                'student the baseline\'s initial weights.')
 baseline = 'retinanet_pretrained_12e'
+proxy_epochs = 12
 # the baseline study's schedule written as whole fields: a wrapper's student options replace
 # train_cfg and param_scheduler whole (pretrained_student), so dotted options would not reach them
 pretrained_student_12e = dict(
     _base_.pretrained_student,
-    train_cfg=dict(_base_.train_cfg, max_epochs=12, val_interval=12),
+    train_cfg=dict(_base_.train_cfg, max_epochs=proxy_epochs, val_interval=proxy_epochs),
     param_scheduler=[_base_.param_scheduler[0],
-                     dict(_base_.param_scheduler[1], end=12)])
+                     dict(_base_.param_scheduler[1], end=proxy_epochs)])
 variants = dict(
     _delete_=True,
+    # as in configs/retinanet/studies/retinanet_r18_pretrained_12e_hard_voc.py (same run key)
     retinanet_pretrained_12e=dict(
         config='../../retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py',
         cfg_options={
-            'train_cfg.max_epochs': 12,
-            'train_cfg.val_interval': 12,
-            'param_scheduler.1.end': 12
+            'train_cfg.max_epochs': proxy_epochs,
+            'train_cfg.val_interval': proxy_epochs,
+            'param_scheduler.1.end': proxy_epochs
         }),
     frskd=dict(
         config='../frskd_retinanet_r18_fpn_cpu_voc0712.py', cfg_options=pretrained_student_12e),
