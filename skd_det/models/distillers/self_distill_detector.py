@@ -1,5 +1,5 @@
 # Copyright (c) skd_det contributors.
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.models.detectors import BaseDetector, SingleStageDetector, TwoStageDetector
@@ -56,10 +56,30 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
             ``dict(loss_feat=dict(type='AttentionTransferLoss',
             loss_weight=100.), loss_kd=dict(type='SigmoidKDLoss'))``.
         data_preprocessor (dict, optional): Defaults to the student's.
+        eval_teacher (bool): ``predict`` returns the teacher part's
+            predictions instead of the student's, for analysis (LGD's
+            label-guided teacher through the student's head, as the authors'
+            ``MODEL.DISTILLATOR.EVAL_TEACHER``); only teacher parts with a
+            ``predict`` method. Usually set at test time:
+            ``tools/test.py CONFIG CKPT --cfg-options model.eval_teacher=True``.
+            Defaults to False.
         init_cfg (dict, optional): mmengine init config.
     """
 
     _registry = MODELS  # builds the student and the teacher part (SelfDistillMixin)
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 distill_losses: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 eval_teacher: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(student, teacher, distill_losses, data_preprocessor, init_cfg)
+        if eval_teacher and not callable(getattr(self.teacher, 'predict', None)):
+            raise TypeError(f'SelfDistillDetector.eval_teacher: {type(self.teacher).__name__} '
+                            'makes no predictions of its own (it has no predict method)')
+        self.eval_teacher = bool(eval_teacher)
 
     def _check_student(self, student) -> None:
         cls = type(student)
@@ -137,7 +157,11 @@ class SelfDistillDetector(SelfDistillMixin, BaseDetector):
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
-        """The student's predictions (the teacher part is not run)."""
+        """The student's predictions (the teacher part is not run), or the
+        teacher part's with ``eval_teacher``."""
+        if self.eval_teacher:
+            return self.teacher.predict(
+                self.student, batch_inputs, batch_data_samples, rescale=rescale)
         return self.student.predict(batch_inputs, batch_data_samples, rescale=rescale)
 
     def _forward(self,

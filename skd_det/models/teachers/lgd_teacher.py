@@ -221,3 +221,37 @@ class LGDTeacher(BaseSelfTeacher):
             loss_feat=dict(
                 pred=self.student_adapter(adapter_in), target=[t.detach() for t in teacher_feats]))
         return losses, pairs
+
+    def predict(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                rescale: bool = True) -> list:
+        """The teacher's detections: the teacher pyramid built from each test
+        image's ground truth through the student's head(s), written into
+        ``data_samples`` as the student's ``predict`` does. The authors
+        evaluate their teacher so (``EVAL_TEACHER``: megvii-research/LGD
+        models/distillator.py:75-85, train.py:223-225 and 284-287; their
+        test mapper keeps the non-crowd annotations,
+        utils/dataset_mapper.py:300-320, boxes resized with the image). The
+        test pipeline must load the annotations (mmdet's ``LoadAnnotations``),
+        in the original image's pixels (after ``Resize``, as mmdet's test
+        pipelines do); they are scaled by ``scale_factor`` here."""
+        missing = [i for i, s in enumerate(data_samples) if 'gt_instances' not in s]
+        if missing:
+            raise KeyError(f'LGDTeacher.predict needs the ground truth of the test images '
+                           f'(images {missing} of the batch have no gt_instances): add '
+                           "dict(type='LoadAnnotations', with_bbox=True) to the test pipeline")
+        from mmdet.models.utils import unpack_gt_instances
+        from mmdet.structures.bbox import scale_boxes
+        gt_instances, _, img_metas = unpack_gt_instances(data_samples)
+        # mmdet's test pipelines load the annotations after Resize: the boxes are in the
+        # original image's pixels, the features in the resized input's
+        gt_in_input = [
+            g.new(bboxes=scale_boxes(g.bboxes, m['scale_factor']), labels=g.labels)
+            for g, m in zip(gt_instances, img_metas)
+        ]
+        feats = self.teacher_feats(list(student.extract_feat(inputs)), gt_in_input, img_metas)
+        if self.two_stage:
+            proposals = student.rpn_head.predict(feats, data_samples, rescale=False)
+            results = student.roi_head.predict(feats, proposals, data_samples, rescale=rescale)
+        else:
+            results = student.bbox_head.predict(feats, data_samples, rescale=rescale)
+        return student.add_pred_to_datasample(data_samples, results)
