@@ -1,7 +1,8 @@
 # FRSKD FCN R18-D8 against its baseline on the segmentation proxy of issue 14: the CPU FCN R18-D8
-# from the synthetic pretrained ResNetV1c backbone (configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py;
-# `python tools/misc/pretrain_backbone.py --deep-stem` once), hard synthetic Cityscapes (200
-# training images, 128x256 crops, batch 4), mIoU on 100 held-out images of generator seed 1,
+# from the synthetic pretrained ResNetV1c backbone
+# (configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py; `python tools/misc/pretrain_backbone.py
+# --deep-stem` once), hard synthetic Cityscapes (200 training images, 128x256 crops, batch 4),
+# mIoU on 100 held-out images of generator seed 1,
 # 5 paired seeds. The FRSKD student is the baseline's model (pretrained_student) and schedule.
 # The test reports mmseg's IoUMetric only: the official Cityscapes evaluation writes its PNGs to
 # one folder of the working directory, which two runs at a time would share.

@@ -222,7 +222,10 @@ class LGDTeacher(BaseSelfTeacher):
                 pred=self.student_adapter(adapter_in), target=[t.detach() for t in teacher_feats]))
         return losses, pairs
 
-    def predict(self, student: nn.Module, inputs: Tensor, data_samples: list,
+    def predict(self,
+                student: nn.Module,
+                inputs: Tensor,
+                data_samples: list,
                 rescale: bool = True) -> list:
         """The teacher's detections: the teacher pyramid built from each test
         image's ground truth through the student's head(s), written into
