@@ -11,6 +11,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py')
 FCN = osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
 PRETRAINED = osp.join(REPO, 'configs/retinanet/retinanet_r18_fpn_cpu_pretrained_voc0712.py')
+EFFICIENTDET_PRETRAINED = osp.join(
+    REPO, 'configs/efficientdet/efficientdet_d0_cpu_pretrained_voc0712.py')
 TINY = [
     '--num-classes', '6', '--images', '4', '--epochs', '1', '--img-size', '64', '--batch-size', '2'
 ]
@@ -58,17 +60,66 @@ def test_pretrain_deep_stem_loads_into_mmseg_resnetv1c(tmp_path, load_tool):
     load_checkpoint(ResNetV1c(**cfg), path, strict=True)
 
 
+@pytest.mark.slow
+def test_pretrain_efficientnet_loads_into_the_pretrained_efficientdet(tmp_path, load_tool):
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    import skd_det.det  # noqa: F401  (registers EfficientDet)
+    tool = load_tool('tools/misc/pretrain_backbone.py')
+    args = TINY + ['--arch', 'efficientnet-b0']
+    a = tool.main(args + ['--out', str(tmp_path / 'a.pth')])
+    b = tool.main(args + ['--out', str(tmp_path / 'b.pth')])
+    saved = torch.load(a, weights_only=True)['state_dict']
+    other = torch.load(b, weights_only=True)['state_dict']
+    assert saved.keys() == other.keys() and all(torch.equal(saved[k], other[k]) for k in saved)
+    cfg = Config.fromfile(EFFICIENTDET_PRETRAINED)
+    cfg.model.backbone.pretrained = a
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    # every backbone weight and BN statistic is the file's: none missing, none unexpected
+    state = model.backbone.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], saved[k]) for k in saved)
+    # stem and stride-2 block frozen (features.0, features.1), BN statistics kept while training
+    model.train()
+    frozen = ('features.0.', 'features.1.')
+    params = dict(model.backbone.named_parameters())
+    assert not any(p.requires_grad for k, p in params.items() if k.startswith(frozen))
+    assert all(p.requires_grad for k, p in params.items() if not k.startswith(frozen))
+    assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
+    # the RetinaNet proxy's schedule
+    schedule = Config.fromfile(osp.join(REPO, 'configs/_base_/schedules/cpu_det_pretrained_6e.py'))
+    for key in ('train_cfg', 'optim_wrapper', 'param_scheduler'):
+        assert cfg[key] == schedule[key], key
+
+
+def test_pretrain_refuses_resnet_options_for_efficientnet(load_tool):
+    tool = load_tool('tools/misc/pretrain_backbone.py')
+    for option in (['--depth', '18'], ['--deep-stem']):
+        with pytest.raises(SystemExit):
+            tool.parse_args(['--arch', 'efficientnet-b0'] + option)
+
+
 @pytest.mark.parametrize(
     'config,args',
     [(PRETRAINED, []),
-     (osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py'), ['--deep-stem'])])
+     (osp.join(REPO, 'configs/fcn/fcn_r18-d8_cpu_pretrained_cityscapes.py'), ['--deep-stem']),
+     (EFFICIENTDET_PRETRAINED, ['--arch', 'efficientnet-b0'])])
 def test_pretrained_config_points_at_the_tools_default_weights(config, args, load_tool):
     from mmengine.config import Config
     tool = load_tool('tools/misc/pretrain_backbone.py')
     default = tool.cache_path(tool.parse_args(args))
-    checkpoint = Config.fromfile(config).model.backbone.init_cfg.checkpoint
+    backbone = Config.fromfile(config).model.backbone
+    # mmdet/mmseg's ResNets take init_cfg; TorchvisionEfficientNet its own `pretrained`
+    checkpoint = backbone.init_cfg.checkpoint if 'init_cfg' in backbone else backbone.pretrained
     # the config spells out the default cache root (SKD_DET_CACHE unset)
-    assert osp.relpath(default, tool.CACHE) == osp.relpath(checkpoint, '~/.cache/skd_det')
+    assert osp.relpath(default, tool.CACHE) == osp.relpath(
+        osp.expanduser(checkpoint), osp.expanduser('~/.cache/skd_det'))
 
 
 @pytest.mark.slow
@@ -103,7 +154,8 @@ def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     'frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
     'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py',
     'frskd/studies/frskd_retinanet_r18_pretrained_12e_hard_voc.py',
-    'lgd/studies/lgd_retinanet_r18_pretrained_12e_hard_voc.py'
+    'lgd/studies/lgd_retinanet_r18_pretrained_12e_hard_voc.py',
+    'frskd/studies/frskd_efficientdet_d0_pretrained_12e_hard_voc.py'
 ])
 def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path):
     """The distillers' variants set up their student through cfg-options: its model and

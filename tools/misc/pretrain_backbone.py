@@ -1,8 +1,10 @@
-"""Pretrain a ResNet backbone on a synthetic classification task, as a CPU stand-in for
-ImageNet weights (issue 14: a pretrained-backbone proxy)::
+"""Pretrain a ResNet or EfficientNet-B0 backbone on a synthetic classification task, as a CPU
+stand-in for ImageNet weights (issue 14: a pretrained-backbone proxy)::
 
-    python tools/misc/pretrain_backbone.py [--depth 18] [--deep-stem] [--num-classes 60] \\
-        [--images 6000] [--epochs 3] [--img-size 64] [--seed 1000] [--out PATH]
+    python tools/misc/pretrain_backbone.py [--arch resnet] [--depth 18] [--deep-stem] \\
+        [--num-classes 60] [--images 6000] [--epochs 3] [--img-size 64] [--lr LR] \\
+        [--seed 1000] [--out PATH]
+    python tools/misc/pretrain_backbone.py --arch efficientnet-b0 [...]
 
 The task, object-centric as ImageNet: the class of an object cut out of its scene (one softmax
 over ``--num-classes`` identities, ``class_styles``; wider than VOC's 20), the objects of
@@ -13,15 +15,27 @@ whole scene, one sigmoid per class, did not learn on this budget: its loss stopp
 class-frequency prior.) Deterministic (same arguments, same weights). The log gives each
 epoch's loss and the accuracy on held-out crops, against chance.
 
-The weights are mmdet's ``ResNet`` keys (``conv1``, ``bn1``, ``layer1.0.conv1``, ...; with
-``--deep-stem`` the three-conv ``stem`` of mmseg's ``ResNetV1c``, as open-mmlab's ``*_v1c``
-ImageNet weights), no classifier, under ``state_dict``: a config loads them as it loads
-ImageNet weights, ``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)``, without
-missing or unexpected keys. The file is cached: by default
-``$SKD_DET_CACHE/pretrained/resnet<D>[_v1c]_<hash of the arguments>.pth`` (``SKD_DET_CACHE``
-defaults to ``~/.cache/skd_det``); when it exists nothing is trained and its path is
-printed. The defaults are the budget of the pretrained-backbone proxy: the ``*_pretrained``
-CPU configs point at the file they write (time and transfer check: configs/retinanet/README.md).
+``--arch`` picks the backbone, as the configs build it, so that the keys match:
+
+* ``resnet`` (default): mmdet's ``ResNet`` of ``--depth`` (``conv1``, ``bn1``,
+  ``layer1.0.conv1``, ...; with ``--deep-stem`` the three-conv ``stem`` of mmseg's
+  ``ResNetV1c``, as open-mmlab's ``*_v1c`` ImageNet weights). A config loads them as it loads
+  ImageNet weights, ``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)``.
+* ``efficientnet-b0``: skd_det's ``TorchvisionEfficientNet`` B0, EfficientDet-D0's backbone
+  (``features.0`` .. ``features.7``, all of its blocks), trained with AdamW (lr 0.002, weight
+  decay 0.05; ResNet's SGD barely leaves chance here) and BN momentum 0.1 instead of its 0.01,
+  whose running statistics would trail a few hundred steps of training (the statistics are
+  what a detector with ``norm_eval`` keeps). That class loads ImageNet weights through its own
+  argument, ``backbone.pretrained=PATH`` (an absolute path: it does not expand ``~``), and so
+  does it load these.
+
+Either way the file holds the backbone's weights and BN statistics, no classifier, under
+``state_dict``: loaded without missing or unexpected keys. The file is cached: by default
+``$SKD_DET_CACHE/pretrained/<name>_<hash of the arguments>.pth``, ``<name>`` ``resnet<D>``,
+``resnet<D>_v1c`` or ``efficientnet-b0`` (``SKD_DET_CACHE`` defaults to ``~/.cache/skd_det``);
+when it exists nothing is trained and its path is printed. The defaults are the budget of the
+pretrained-backbone proxy: the ``*_pretrained`` CPU configs point at the file they write (time
+and transfer check: configs/retinanet/README.md).
 """
 import argparse
 import hashlib
@@ -39,18 +53,24 @@ from mmdet.models.backbones import ResNet
 from PIL import Image
 
 from skd_det.datasets.synthetic import class_styles, render_scene
+from skd_det.models.backbones import TorchvisionEfficientNet
 
 SCENE = 256  # side of the rendered scenes, as the CPU detection data
 CACHE = os.environ.get('SKD_DET_CACHE', osp.join(osp.expanduser('~'), '.cache', 'skd_det'))
+#: the defaults that depend on ``--arch`` (the lr is the optimiser's, see build_optimizer)
+ARCH_DEFAULTS = {'resnet': dict(depth=18, lr=0.1), 'efficientnet-b0': dict(lr=2e-3)}
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Pretrain a ResNet on synthetic scenes')
-    parser.add_argument('--depth', type=int, default=18, choices=(18, 34, 50))
+    parser = argparse.ArgumentParser(description='Pretrain a backbone on synthetic scenes')
+    parser.add_argument(
+        '--arch', default='resnet', choices=tuple(ARCH_DEFAULTS), help='backbone (see docstring)')
+    parser.add_argument(
+        '--depth', type=int, choices=(18, 34, 50), help='ResNet depth (default: 18)')
     parser.add_argument(
         '--deep-stem',
         action='store_true',
-        help='three-conv stem (mmseg ResNetV1c, e.g. FCN R18-D8)')
+        help='ResNet with a three-conv stem (mmseg ResNetV1c, e.g. FCN R18-D8)')
     parser.add_argument('--num-classes', type=int, default=60, help='class identities')
     parser.add_argument('--images', type=int, default=6000, help='training object crops')
     parser.add_argument(
@@ -58,7 +78,12 @@ def parse_args(argv=None):
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--img-size', type=int, default=64, help='side of the square crops')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--lr', type=float, default=0.1, help='SGD, cosine decay')
+    lr_defaults = ', '.join(f'{arch} {d["lr"]}' for arch, d in ARCH_DEFAULTS.items())
+    parser.add_argument(
+        '--lr',
+        type=float,
+        help='peak learning rate, cosine decay; SGD for ResNet, AdamW for EfficientNet '
+        f'(default: {lr_defaults})')
     parser.add_argument(
         '--seed',
         type=int,
@@ -66,6 +91,11 @@ def parse_args(argv=None):
         help='generator and torch seed (the detection data use small seeds)')
     parser.add_argument('--out', help='weights file (default: the cache, see the docstring)')
     args = parser.parse_args(argv)
+    if args.arch != 'resnet' and (args.depth is not None or args.deep_stem):
+        parser.error('--depth and --deep-stem are ResNet options')
+    for key, value in ARCH_DEFAULTS[args.arch].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     for key in ('num_classes', 'images', 'epochs', 'img_size', 'batch_size'):
         if getattr(args, key) < 1:
             parser.error(f'--{key.replace("_", "-")} must be at least 1')
@@ -75,11 +105,25 @@ def parse_args(argv=None):
 
 
 def recipe(args) -> dict:
+    # ResNet's recipe has no `arch` key: the hashes, so the file names, of the ResNet weights
+    # the configs point at stay those written before --arch existed
+    arch_keys = ('depth', 'deep_stem') if args.arch == 'resnet' else ('arch', )
     return {
         k: getattr(args, k)
-        for k in ('depth', 'deep_stem', 'num_classes', 'images', 'val_images', 'epochs', 'img_size',
-                  'batch_size', 'lr', 'seed')
+        for k in arch_keys +
+        ('num_classes', 'images', 'val_images', 'epochs', 'img_size', 'batch_size', 'lr', 'seed')
     }
+
+
+def build_backbone(args):
+    """The backbone, with only its last level as output, and that level's width."""
+    if args.arch == 'resnet':
+        backbone = ResNet(depth=args.depth, deep_stem=args.deep_stem, out_indices=(3, ))
+        return backbone, backbone.feat_dim
+    # BN momentum 0.1, not the class's 0.01: statistics that keep up with a short training
+    backbone = TorchvisionEfficientNet(
+        arch='b0', out_indices=(4, ), norm_cfg=dict(type='BN', eps=1e-3, momentum=0.1))
+    return backbone, backbone.out_channels[-1]
 
 
 def make_crops(args, count: int, tag: bytes):
@@ -106,17 +150,26 @@ def make_crops(args, count: int, tag: bytes):
     return torch.from_numpy(images), torch.from_numpy(labels)
 
 
+def build_optimizer(args, params):
+    # SGD as ResNet's ImageNet recipe; EfficientNet's barely left chance with SGD on this budget
+    # (lr 0.03 to 0.3; its ImageNet recipe is not SGD either, but RMSProp), where AdamW with the
+    # CPU detectors' weight decay learns
+    if args.arch == 'resnet':
+        return torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
+    return torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
+
+
 def pretrain(args, log=print) -> dict:
     """Train the backbone and a linear classifier; returns the backbone's state dict. Logs
     each epoch's training loss (chance: ln(num_classes)) and the accuracy on held-out crops."""
     torch.manual_seed(args.seed)
     images, labels = make_crops(args, args.images, b'pretrain')
     val_images, val_labels = make_crops(args, args.val_images, b'pretrain-val')
-    backbone = ResNet(depth=args.depth, deep_stem=args.deep_stem, out_indices=(3, ))
+    backbone, width = build_backbone(args)
     backbone.init_weights()
-    head = torch.nn.Linear(backbone.feat_dim, args.num_classes)
+    head = torch.nn.Linear(width, args.num_classes)
     params = list(backbone.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=1e-4)
+    optimizer = build_optimizer(args, params)
     steps = args.epochs * -(-args.images // args.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     # mmdet's data preprocessor normalisation (ImageNet mean/std), as the detectors see images
@@ -155,7 +208,10 @@ def pretrain(args, log=print) -> dict:
 
 def cache_path(args) -> str:
     """The cached weights file of this recipe (what ``--out`` defaults to)."""
-    name = f'resnet{args.depth}' + ('_v1c' if args.deep_stem else '')
+    if args.arch == 'resnet':
+        name = f'resnet{args.depth}' + ('_v1c' if args.deep_stem else '')
+    else:
+        name = args.arch
     key = hashlib.sha1(json.dumps(recipe(args), sort_keys=True).encode()).hexdigest()[:10]
     return osp.join(CACHE, 'pretrained', f'{name}_{key}.pth')
 
