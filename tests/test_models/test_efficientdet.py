@@ -114,12 +114,17 @@ def test_backbone_loads_a_local_torchvision_checkpoint(tmp_path):
     (dict(out_indices=(5, )), ValueError, 'out_indices'),
     (dict(frozen_stages=5), ValueError, 'frozen_stages'),
     (dict(norm_cfg=dict(type='GN')), ValueError, 'norm_cfg'),
-    (dict(pretrained='no/such/efficientnet_b0.pth'), FileNotFoundError,
-     'no/such/efficientnet_b0.pth'),
 ])
 def test_backbone_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         TorchvisionEfficientNet(**kwargs)
+
+
+def test_missing_pretrained_file_fails_at_weight_initialisation():
+    # builds without the file (as mmengine's Pretrained init), fails before any training step
+    backbone = TorchvisionEfficientNet(out_indices=(0, ), pretrained='no/such/efficientnet_b0.pth')
+    with pytest.raises(FileNotFoundError, match='no/such/efficientnet_b0.pth'):
+        backbone.init_weights()
 
 
 def test_backbone_registered_in_mmdet_and_mmseg_scopes():

@@ -99,10 +99,6 @@ class TorchvisionEfficientNet(nn.Module):
         if not -1 <= frozen_stages <= 4:
             raise ValueError(f'EfficientNet frozen_stages must be in -1..4, '
                              f'got {frozen_stages}')
-        if pretrained is not None and not osp.isfile(pretrained):
-            raise FileNotFoundError(f'EfficientNet pretrained={pretrained!r}: no such file '
-                                    '(give a local torchvision EfficientNet checkpoint; nothing '
-                                    'is downloaded)')
         norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
             if norm_cfg is None else dict(norm_cfg)
         # torchvision initialises BN and GN only, and frozen stages are
@@ -149,6 +145,13 @@ class TorchvisionEfficientNet(nn.Module):
         otherwise, done at construction)."""
         if self.pretrained is None:
             return
+        # checked here, not at construction: as with mmengine's Pretrained init, a config
+        # builds (tests, analysis tools) before its weights file exists; the runner
+        # initialises the weights before the first iteration
+        if not osp.isfile(self.pretrained):
+            raise FileNotFoundError(f'EfficientNet pretrained={self.pretrained!r}: no such '
+                                    'file (give a local torchvision EfficientNet checkpoint; '
+                                    'nothing is downloaded)')
         ckpt = torch.load(self.pretrained, map_location='cpu', weights_only=True)
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
         if not isinstance(state, dict):
