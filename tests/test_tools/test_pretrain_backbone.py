@@ -155,7 +155,9 @@ def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py',
     'frskd/studies/frskd_retinanet_r18_pretrained_12e_hard_voc.py',
     'lgd/studies/lgd_retinanet_r18_pretrained_12e_hard_voc.py',
-    'frskd/studies/frskd_efficientdet_d0_pretrained_12e_hard_voc.py'
+    'frskd/studies/frskd_efficientdet_d0_pretrained_12e_hard_voc.py',
+    'byot/studies/byot_pskd_retinanet_r18_pretrained_12e_hard_voc.py',
+    'frskd/studies/frskd_fcn_r18-d8_pretrained_hard_cityscapes.py'
 ])
 def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path):
     """The distillers' variants set up their student through cfg-options: its model and
