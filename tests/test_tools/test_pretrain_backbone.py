@@ -60,13 +60,32 @@ def test_pretrain_deep_stem_loads_into_mmseg_resnetv1c(tmp_path, load_tool):
     load_checkpoint(ResNetV1c(**cfg), path, strict=True)
 
 
+def assert_backbone_is_the_files(cfg, saved, frozen):
+    """Build ``cfg.model`` (mmdet scope) and initialise it: every backbone weight and BN
+    statistic is ``saved``'s (none missing, none unexpected); in training mode the
+    parameters under the ``frozen`` prefixes, and only those, take no gradient, and BN
+    statistics are kept (``norm_eval``)."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    from torch.nn.modules.batchnorm import _BatchNorm
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    state = model.backbone.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], saved[k]) for k in saved)
+    model.train()
+    params = dict(model.backbone.named_parameters())
+    assert not any(p.requires_grad for k, p in params.items() if k.startswith(frozen))
+    assert all(p.requires_grad for k, p in params.items() if not k.startswith(frozen))
+    assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
+
+
 @pytest.mark.slow
 def test_pretrain_efficientnet_loads_into_the_pretrained_efficientdet(tmp_path, load_tool):
     import torch
-    from mmdet.registry import MODELS
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from torch.nn.modules.batchnorm import _BatchNorm
 
     import skd_det.det  # noqa: F401  (registers EfficientDet)
     tool = load_tool('tools/misc/pretrain_backbone.py')
@@ -78,20 +97,8 @@ def test_pretrain_efficientnet_loads_into_the_pretrained_efficientdet(tmp_path, 
     assert saved.keys() == other.keys() and all(torch.equal(saved[k], other[k]) for k in saved)
     cfg = Config.fromfile(EFFICIENTDET_PRETRAINED)
     cfg.model.backbone.pretrained = a
-    init_default_scope('mmdet')
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    # every backbone weight and BN statistic is the file's: none missing, none unexpected
-    state = model.backbone.state_dict()
-    assert state.keys() == saved.keys()
-    assert all(torch.equal(state[k], saved[k]) for k in saved)
-    # stem and stride-2 block frozen (features.0, features.1), BN statistics kept while training
-    model.train()
-    frozen = ('features.0.', 'features.1.')
-    params = dict(model.backbone.named_parameters())
-    assert not any(p.requires_grad for k, p in params.items() if k.startswith(frozen))
-    assert all(p.requires_grad for k, p in params.items() if not k.startswith(frozen))
-    assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
+    # stem and stride-2 block frozen (features.0, features.1)
+    assert_backbone_is_the_files(cfg, saved, frozen=('features.0.', 'features.1.'))
     # the RetinaNet proxy's schedule
     schedule = Config.fromfile(osp.join(REPO, 'configs/_base_/schedules/cpu_det_pretrained_6e.py'))
     for key in ('train_cfg', 'optim_wrapper', 'param_scheduler'):
@@ -125,29 +132,14 @@ def test_pretrained_config_points_at_the_tools_default_weights(config, args, loa
 @pytest.mark.slow
 def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     import torch
-    from mmdet.registry import MODELS
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from torch.nn.modules.batchnorm import _BatchNorm
     weights = load_tool('tools/misc/pretrain_backbone.py').main(
         TINY + ['--out', str(tmp_path / 'r18.pth')])
     saved = torch.load(weights, weights_only=True)['state_dict']
     cfg = Config.fromfile(PRETRAINED)
     cfg.model.backbone.init_cfg.checkpoint = weights
-    init_default_scope('mmdet')
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    # every backbone weight and BN statistic is the file's: none missing, none unexpected
-    state = model.backbone.state_dict()
-    assert state.keys() == saved.keys()
-    assert all(torch.equal(state[k], saved[k]) for k in saved)
-    # mmdet's R50 recipe: stem and first stage frozen, BN statistics kept while training
-    model.train()
-    frozen = ('conv1.', 'bn1.', 'layer1.')
-    params = dict(model.backbone.named_parameters())
-    assert not any(p.requires_grad for k, p in params.items() if k.startswith(frozen))
-    assert all(p.requires_grad for k, p in params.items() if not k.startswith(frozen))
-    assert not any(m.training for m in model.backbone.modules() if isinstance(m, _BatchNorm))
+    # mmdet's R50 recipe: stem and first stage frozen
+    assert_backbone_is_the_files(cfg, saved, frozen=('conv1.', 'bn1.', 'layer1.'))
 
 
 @pytest.mark.parametrize('study', [
