@@ -14,6 +14,9 @@ arguments of both data sets::
     train/ test/      work dirs of tools/train.py and tools/test.py, with train.log test.log
     trained.json      training finished (it is not repeated)
     result.json       tested: the run is finished and is skipped
+    running.json      the runner training or testing it now (pid, host): another runner on
+                      the same runs skips it, so several runners can share a study's runs
+                      (a runner that died leaves it; it is taken over when its pid is gone)
 
 ``test_cfg_options`` (e.g. another test evaluator) change only the test step: they are left
 out of the key, so a study that adds metrics shares the training runs of one that does not.
@@ -33,6 +36,7 @@ import os
 import os.path as osp
 import runpy
 import shutil
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -63,7 +67,8 @@ DEFAULTS = dict(
 
 @dataclass
 class Run:
-    """One (variant, seed) of a study; ``error`` is set when it cannot run or failed."""
+    """One (variant, seed) of a study; ``error`` is set when it cannot run or failed,
+    ``skipped`` when another runner was running it."""
     variant: str
     seed: int
     work_dir: str
@@ -71,6 +76,7 @@ class Run:
     error: Optional[str] = None
     test_config: Optional[str] = None
     test_tag: str = ''  # '' or '_<hash of test_cfg_options>'
+    skipped: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -264,6 +270,46 @@ def _preload(runs: List[Run]) -> None:
             importlib.import_module(name)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def claim(run: Run) -> Optional[str]:
+    """Take ``run`` for this runner by creating its ``running.json``; returns None when taken,
+    else who holds it. A lock whose process is gone (same host) is taken over; one from
+    another host (a shared file system) is trusted."""
+    path = run.path('running.json')
+    me = dict(pid=os.getpid(), host=socket.gethostname())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        try:
+            with open(path) as f:
+                holder = json.load(f)
+        except (OSError, ValueError):
+            return f'another runner; if none is running, remove {path}'
+        if holder['host'] != me['host'] or _alive(holder['pid']):
+            return f'pid {holder["pid"]} on {holder["host"]}'
+        os.remove(path)  # left by a runner that died
+        return claim(run)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(me, f)
+    return None
+
+
+def release(run: Run) -> None:
+    try:
+        os.remove(run.path('running.json'))
+    except FileNotFoundError:
+        pass
+
+
 class _Job:
     """A run going through its steps (train unless done, then test) in forked processes."""
 
@@ -342,7 +388,7 @@ def run_all(runs: List[Run],
     tools/test.py) in a process forked from this one with ``threads`` threads. Prints each
     outcome with the runs done/left and the estimated time left. Returns the results by run
     name; a failed run gets ``error`` instead and no ``result.json`` (it runs again next
-    time)."""
+    time). A run another runner holds (:func:`claim`) is skipped."""
     results, todo = {}, []
     for run in runs:
         if run.error:
@@ -360,8 +406,21 @@ def run_all(runs: List[Run],
     sys.stdout.flush()  # a forked step must not repeat what this process has buffered
     while todo or active:
         while todo and len(active) < jobs:
-            job = _Job(todo.pop(0), roots, tools_dir, threads)
+            run = todo.pop(0)
+            holder = claim(run)
+            if holder or read_result(run) is not None:  # another runner has it, or had it
+                if holder:
+                    run.skipped = f'running in another runner ({holder})'
+                    log(f'skipped: {run.name}: {run.skipped}')
+                else:
+                    release(run)
+                    results[run.name] = read_result(run)
+                total -= 1
+                continue
+            job = _Job(run, roots, tools_dir, threads)
             active[job.process.sentinel] = job
+        if not active:  # every run left was skipped
+            break
         for sentinel in wait(list(active)):
             job = active.pop(sentinel)
             run = job.run
@@ -374,6 +433,7 @@ def run_all(runs: List[Run],
             if result is None and run.error is None:  # trained; testing now
                 active[job.process.sentinel] = job
                 continue
+            release(run)
             if result is not None:
                 results[run.name] = result
             durations.append(time.time() - job.began)

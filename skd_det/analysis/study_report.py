@@ -14,9 +14,10 @@ CONFIDENCE = 0.95
 
 
 def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
-    """Collect the metrics of the finished runs; a failed run, or one whose test log lacks
-    a metric, is a hole (reported once as ``error: <variant> seed <S>: ...`` and left out of
-    the statistics). Values are multiplied by ``study.scale``."""
+    """Collect the metrics of the finished runs; a failed run, one not run (yet, or running in
+    another runner) or one whose test log lacks a metric, is a hole (the last two reported as
+    ``error: <variant> seed <S>: ...``) left out of the statistics. Values are multiplied by
+    ``study.scale``."""
     variants, seeds = list(study.variants), list(study.seeds)
     by_name = {run.name: run for run in runs}
     run_rows, metrics = [], {}
@@ -26,12 +27,13 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
         for seed in seeds:
             run = by_name[f'{variant} seed {seed}']
             result = results.get(run.name)
+            status = 'ok' if result else 'failed' if run.error else 'not run'
             row = dict(
                 variant=variant,
                 seed=seed,
                 work_dir=run.work_dir,
-                status='ok' if result else 'failed',
-                error=None if result else run.error or 'not finished (not run here)')
+                status=status,
+                error=None if result else run.error or run.skipped or 'no result.json yet')
             if result:
                 row.update(
                     train_s=result['train_s'], test_s=result['test_s'], metrics=result['metrics'])
@@ -45,7 +47,7 @@ def summarise(study, runs, results: Dict[str, dict], log=print) -> dict:
                 m = metrics[metric]
                 m['values'][variant].append(None if value is None else value * study.scale)
                 if value is None:
-                    m['holes'][variant][str(seed)] = 'failed' if not result else 'no metric'
+                    m['holes'][variant][str(seed)] = 'no metric' if result else status
             run_rows.append(row)
     for m in metrics.values():
         m['stats'], m['deltas'] = {}, {}

@@ -8,6 +8,8 @@ import json
 import math
 import os
 import os.path as osp
+import socket
+import subprocess
 
 import pytest
 
@@ -284,3 +286,42 @@ def test_options_with_delete_serve_training_and_test_configs(tmp_path):
             with open(path) as f:
                 text = f.read()
             assert "checkpoint='weights.pth'" in text and '_delete_' not in text
+
+
+def test_a_run_claimed_by_another_runner_is_skipped(tmp_path):
+    """Two runners on one study: a run whose ``running.json`` names a live process (or
+    another host) is skipped and reported as not run; a lock left by a process that is gone
+    is taken over; an unreadable lock names its file."""
+    study = studies.load_study(_write_study(tmp_path / 'a.py', seeds=[0]))
+    base, gamma = studies.plan_runs(study, str(tmp_path / 'runs'))
+    lock = base.path('running.json')
+    host = socket.gethostname()
+
+    assert studies.claim(base) is None  # free: taken, by this process
+    assert _read(base.work_dir, 'running.json') == dict(pid=os.getpid(), host=host)
+    assert studies.claim(base) == f'pid {os.getpid()} on {host}'  # held by a live runner
+    gone = subprocess.Popen(['true'])
+    gone.wait()  # its pid is no longer a process
+    with open(lock, 'w') as f:
+        json.dump(dict(pid=gone.pid, host=host), f)
+    assert studies.claim(base) is None
+    assert _read(base.work_dir, 'running.json')['pid'] == os.getpid()
+    with open(lock, 'w') as f:
+        json.dump(dict(pid=gone.pid, host='node-7'), f)  # another host's process: trusted
+    assert studies.claim(base) == f'pid {gone.pid} on node-7'
+    open(lock, 'w').close()  # created, never written
+    assert studies.claim(base) == f'another runner; if none is running, remove {lock}'
+    studies.release(base)
+    assert not osp.exists(lock)
+
+    # the runner skips both runs: held by this (live) process, nothing is forked
+    for run in (base, gamma):
+        studies.claim(run)
+    lines = []
+    assert studies.run_all([base, gamma], {}, '', threads=1, jobs=2, log=lines.append) == {}
+    held = f'running in another runner (pid {os.getpid()} on {host})'
+    assert lines[1:] == [f'skipped: {r.name}: {held}' for r in (base, gamma)]
+    summary = summarise(study, [base, gamma], {}, log=lines.append)
+    assert [(r['status'], r['error']) for r in summary['runs']] == [('not run', held)] * 2
+    row = next(line for line in markdown(summary).splitlines() if line.startswith('| 0 '))
+    assert [c.strip() for c in row.strip('|').split('|')] == ['0', 'not run', 'not run', '-']

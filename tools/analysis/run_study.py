@@ -42,6 +42,8 @@ train and test work dirs and logs), ``key`` hashing its full config and data, so
 that share a run (the same baseline on the same protocol) run it once, and a run whose
 config or data changed is a new run. A tested run is skipped when the tool runs again, a
 trained one is only tested, an interrupted training resumes from its last checkpoint.
+Several runners may share a study (two terminals, or jobs of a cluster on one file system): a
+run being trained or tested is claimed by its runner (``running.json``), the others skip it.
 Progress: one line per finished run with runs done/left and the estimated time left.
 Outputs in the work dir: ``results.json`` (every run's metrics, wall times and directory,
 and the statistics), ``results.md`` (tables) and ``results.png`` (per-seed points and
@@ -51,7 +53,8 @@ Bad input: a study file without a required key, with an empty seed list or an un
 generator argument stops with one line. A variant whose config is missing or whose
 cfg-options are not in its config, a run that fails, and a run whose test log lacks a metric
 each give one ``error: <variant> seed <S>: ...`` line; the other runs continue and the tables
-mark the hole (``failed``, ``no metric``). The exit status is 1 when there is a hole.
+mark the hole (``failed``, ``no metric``; ``not run`` for a run without a result yet, as
+with ``--report-only``). The exit status is 1 when there is a hole.
 """
 import argparse
 import json
