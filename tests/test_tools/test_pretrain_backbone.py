@@ -166,3 +166,33 @@ def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path)
         assert wrapper.model.student.to_dict() == base.model.to_dict(), variant
         for key in ('train_cfg', 'optim_wrapper', 'param_scheduler', 'randomness'):
             assert wrapper[key] == base[key], (variant, key)
+
+
+def test_blur_study_compares_at_equal_images_seen(tmp_path):
+    """S-KD (two views a step) against blur augmentation trained twice the epochs from the same
+    pretrained start; the blurred study tests the same runs, the image blurred after loading."""
+    from mmengine.config import Config
+
+    from skd_det.analysis import study as studies
+    folder = osp.join(REPO, 'configs/blur_skd/studies')
+    spec = studies.load_study(osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_hard_voc.py'))
+    runs = studies.plan_runs(spec, str(tmp_path))
+    configs = {r.variant: Config.fromfile(r.config) for r in runs if r.seed == 0}
+    augmented, skd = configs[spec.baseline], configs['skd']
+    for part in ('backbone', 'bbox_head', 'train_cfg', 'test_cfg'):
+        assert skd.model.student[part] == augmented.model[part], part
+    assert skd.model.student.neck[0] == augmented.model.neck  # + S-KD's deblurring block
+    assert skd.optim_wrapper == augmented.optim_wrapper
+    assert augmented.train_cfg.max_epochs == 2 * skd.train_cfg.max_epochs
+    for cfg in (augmented, skd):  # the cosine decay ends with the training
+        assert cfg.param_scheduler[1].end == cfg.train_cfg.max_epochs
+
+    blurred_study = osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_blurred_voc.py')
+    blurred = studies.plan_runs(studies.load_study(blurred_study), str(tmp_path))
+    assert [r.work_dir for r in blurred] == [r.work_dir for r in runs]  # nothing trained again
+    for run in blurred:
+        pipeline = Config.fromfile(run.test_config).test_dataloader.dataset.pipeline
+        sharp = Config.fromfile(run.config).test_dataloader.dataset.pipeline
+        assert pipeline[0] == sharp[0] and pipeline[0].type == 'LoadImageFromFile'
+        assert pipeline[1].type == 'MotionBlurCorruption' and pipeline[1].severity == 3
+        assert pipeline[2:] == sharp[1:]
