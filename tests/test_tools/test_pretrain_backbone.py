@@ -184,7 +184,8 @@ def test_blur_study_compares_at_equal_images_seen(tmp_path):
     assert skd.model.student.neck[0] == augmented.model.neck  # + S-KD's deblurring block
     assert skd.optim_wrapper == augmented.optim_wrapper
     assert augmented.train_cfg.max_epochs == 2 * skd.train_cfg.max_epochs
-    for cfg in (augmented, skd):  # the cosine decay ends with the training
+    assert configs['blur_aug_12e'].train_cfg == skd.train_cfg  # as many steps
+    for cfg in (augmented, skd, configs['blur_aug_12e']):  # the cosine ends with the training
         assert cfg.param_scheduler[1].end == cfg.train_cfg.max_epochs
 
     blurred_study = osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_blurred_voc.py')
