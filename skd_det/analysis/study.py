@@ -408,13 +408,15 @@ def run_all(runs: List[Run],
         while todo and len(active) < jobs:
             run = todo.pop(0)
             holder = claim(run)
-            if holder or read_result(run) is not None:  # another runner has it, or had it
-                if holder:
-                    run.skipped = f'running in another runner ({holder})'
-                    log(f'skipped: {run.name}: {run.skipped}')
-                else:
-                    release(run)
-                    results[run.name] = read_result(run)
+            if holder:
+                run.skipped = f'running in another runner ({holder})'
+                log(f'skipped: {run.name}: {run.skipped}')
+                total -= 1
+                continue
+            finished = read_result(run)
+            if finished is not None:  # by another runner since this one planned
+                release(run)
+                results[run.name] = finished
                 total -= 1
                 continue
             job = _Job(run, roots, tools_dir, threads)
