@@ -2,7 +2,8 @@
 # (`python tools/misc/pretrain_backbone.py --deep-stem` first; the file name hashes its recipe).
 # As mmseg's recipe nothing is frozen and BN trains; the optimiser stays the CPU config's AdamW +
 # poly, not mmseg's SGD (schedule_40k): on the detection proxy SGD of the real recipe's shape
-# did not learn in the short CPU schedule (configs/retinanet/README.md). Not measured yet.
+# did not learn in the short CPU schedule (configs/retinanet/README.md). Its seed spread and
+# FRSKD on it: configs/fcn/README.md, configs/frskd/README.md.
 _base_ = './fcn_r18-d8_cpu_cityscapes.py'
 model = dict(
     backbone=dict(

@@ -102,6 +102,22 @@ def test_bad_study_files(tmp_path):
         studies.load_study(str(tmp_path / 'e.py'))
 
 
+@pytest.mark.parametrize(
+    'path', sorted(glob.glob(osp.join(REPO, 'configs', '*', 'studies', '*.py'))),
+    ids=lambda p: osp.relpath(p, REPO))
+def test_shipped_study_files_name_existing_configs(path):
+    """Every study under configs/*/studies loads, and each variant's config exists relative to
+    that study file (where plan_runs looks): a variant inherited from a study in another folder
+    keeps its base's relative path."""
+    study = studies.load_study(path)
+    missing = {
+        name: variant['config']
+        for name, variant in study.variants.items()
+        if not osp.isfile(osp.join(study.study_dir, variant['config']))
+    }
+    assert not missing, f'{path}: configs not found for {missing}'
+
+
 def test_summary_table_with_holes(tmp_path):
     """The table from finished runs (README's numbers), a failed run and a run without the
     metric: each marked in its cell, left out of the statistics."""
