@@ -103,7 +103,8 @@ def test_bad_study_files(tmp_path):
 
 
 @pytest.mark.parametrize(
-    'path', sorted(glob.glob(osp.join(REPO, 'configs', '*', 'studies', '*.py'))),
+    'path',
+    sorted(glob.glob(osp.join(REPO, 'configs', '*', 'studies', '*.py'))),
     ids=lambda p: osp.relpath(p, REPO))
 def test_shipped_study_files_name_existing_configs(path):
     """Every study under configs/*/studies loads, and each variant's config exists relative to
