@@ -1,8 +1,8 @@
 # Copyright (c) skd_det contributors.
 """The seed-study runner: paired t intervals against hand computations, the results table
-with holes, bad study files, and a tiny study (2 variants x 2 seeds, a few iterations)
-through tools/analysis/run_study.py: data generated once, failing variants reported while
-the others run, resume skipping finished runs."""
+with holes, bad study files, the shipped study files' configs, and a tiny study (2 variants
+x 2 seeds, a few iterations) through tools/analysis/run_study.py: data generated once,
+failing variants reported while the others run, resume skipping finished runs."""
 import glob
 import json
 import math
