@@ -184,6 +184,13 @@ def _key(*texts: str) -> str:
     return hashlib.sha1('\n'.join(texts).encode()).hexdigest()[:10]
 
 
+def variant_config(study: Config, variant: str) -> str:
+    """The config file of ``variant``: a relative path is relative to the study file's folder
+    (the loaded study's, also for a variant inherited from a base study elsewhere)."""
+    config = study.variants[variant]['config']
+    return config if osp.isabs(config) else osp.normpath(osp.join(study.study_dir, config))
+
+
 def plan_runs(study: Config, runs_dir: str) -> List[Run]:
     """Every (variant, seed), its full config written to ``config.py``; a variant whose
     config is missing or whose options are not in it gets the error on all of its runs."""
@@ -191,9 +198,7 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
     common = dict(study.cfg_options)
     data_key = (_recipe(study, 'train'), _recipe(study, 'test'))
     for variant, spec in study.variants.items():
-        config = spec['config']
-        if not osp.isabs(config):
-            config = osp.normpath(osp.join(study.study_dir, config))
+        config = variant_config(study, variant)
         options = {**common, **dict(spec.get('cfg_options') or {})}
         test_options = {**study.test_cfg_options, **dict(spec.get('test_cfg_options') or {})}
         try:

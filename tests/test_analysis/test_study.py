@@ -111,11 +111,8 @@ def test_shipped_study_files_name_existing_configs(path):
     that study file (where plan_runs looks): a variant inherited from a study in another folder
     keeps its base's relative path."""
     study = studies.load_study(path)
-    missing = {
-        name: variant['config']
-        for name, variant in study.variants.items()
-        if not osp.isfile(osp.join(study.study_dir, variant['config']))
-    }
+    configs = {name: studies.variant_config(study, name) for name in study.variants}
+    missing = {name: config for name, config in configs.items() if not osp.isfile(config)}
     assert not missing, f'{path}: configs not found for {missing}'
 
 
