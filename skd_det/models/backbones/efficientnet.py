@@ -28,7 +28,6 @@ _SCALING = {
     'b6': (1.8, 2.6),
     'b7': (2.0, 3.1),
 }
-_ARCHS = tuple(_SCALING)
 #: Index in torchvision's ``features`` of the last block of each output
 #: level; level ``i`` has stride ``2 ** (i + 1)`` (2, 4, 8, 16, 32).
 _LEVEL_END = (1, 2, 3, 5, 7)
@@ -87,9 +86,9 @@ class TorchvisionEfficientNet(nn.Module):
                  drop_path_rate: float = 0.2,
                  pretrained: Optional[str] = None) -> None:
         super().__init__()
-        if arch not in _ARCHS:
-            raise ValueError(f'EfficientNet arch must be one of {_ARCHS}, '
-                             f'got {arch!r}')
+        if arch not in self.arch_settings:
+            raise ValueError(f'{type(self).__name__} arch must be one of '
+                             f'{tuple(self.arch_settings)}, got {arch!r}')
         out_indices = tuple(int(i) for i in out_indices)
         if not out_indices or sorted(
                 set(out_indices)) != list(out_indices) or not all(0 <= i <= 4 for i in out_indices):
@@ -112,21 +111,37 @@ class TorchvisionEfficientNet(nn.Module):
         self.norm_eval = norm_eval
         self.pretrained = pretrained
 
-        # the class, not the efficientnet_b* builders: b5..b7's set their
-        # own norm_layer and would reject ours
-        width, depth = _SCALING[arch]
-        blocks, last_channel = efficientnet._efficientnet_conf(
-            f'efficientnet_{arch}', width_mult=width, depth_mult=depth)
-        net = efficientnet.EfficientNet(
-            blocks,
-            dropout=0.0,  # of the classifier, which is dropped
-            stochastic_depth_prob=drop_path_rate,
+        net = self.build_network(
+            arch,
             norm_layer=lambda channels: build_norm_layer(norm_cfg, channels)[1],
-            last_channel=last_channel)
+            drop_path_rate=drop_path_rate)
         self.features = net.features[:_LEVEL_END[max(out_indices)] + 1]
         self.out_channels: List[int] = [self._width(_LEVEL_END[i]) for i in out_indices]
         self.strides: List[int] = [2**(i + 1) for i in out_indices]
         self._freeze_stages()
+
+    #: arch -> (width, depth) multipliers (a subclass brings its own family)
+    arch_settings = _SCALING
+
+    @staticmethod
+    def build_network(arch: str,
+                      norm_layer=None,
+                      drop_path_rate: float = 0.2,
+                      num_classes: int = 1000,
+                      dropout: float = 0.0) -> efficientnet.EfficientNet:
+        """torchvision's whole EfficientNet-``arch`` (classifier included), whose ``features``
+        the backbone keeps. The class, not the efficientnet_b* builders: b5..b7's set their own
+        norm_layer and would reject ours."""
+        width, depth = _SCALING[arch]
+        blocks, last_channel = efficientnet._efficientnet_conf(
+            f'efficientnet_{arch}', width_mult=width, depth_mult=depth)
+        return efficientnet.EfficientNet(
+            blocks,
+            dropout=dropout,
+            stochastic_depth_prob=drop_path_rate,
+            num_classes=num_classes,
+            norm_layer=norm_layer,
+            last_channel=last_channel)
 
     def _width(self, index: int) -> int:
         convs = [m for m in self.features[index].modules() if isinstance(m, nn.Conv2d)]
@@ -140,31 +155,37 @@ class TorchvisionEfficientNet(nn.Module):
             for p in block.parameters():
                 p.requires_grad = False
 
+    #: what to do about a missing or unfitting ``pretrained`` file (said in the error)
+    weights_hint = ('give a local torchvision EfficientNet checkpoint (features.* keys); '
+                    'nothing is downloaded')
+
     def init_weights(self) -> None:
         """Load ``pretrained`` if given (torchvision's own initialisation
         otherwise, done at construction)."""
         if self.pretrained is None:
             return
+        name = f'{type(self).__name__}-{self.arch} pretrained={self.pretrained!r}'
         # checked here, not at construction: as with mmengine's Pretrained init, a config
         # builds (tests, analysis tools) before its weights file exists; the runner
         # initialises the weights before the first iteration
         if not osp.isfile(self.pretrained):
-            raise FileNotFoundError(f'EfficientNet pretrained={self.pretrained!r}: no such '
-                                    'file (give a local torchvision EfficientNet checkpoint; '
-                                    'nothing is downloaded)')
+            raise FileNotFoundError(f'{name}: no such file ({self.weights_hint})')
         ckpt = torch.load(self.pretrained, map_location='cpu', weights_only=True)
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
         if not isinstance(state, dict):
-            raise TypeError(f'EfficientNet pretrained={self.pretrained!r} '
-                            'holds no state dict')
+            raise TypeError(f'{name} holds no state dict ({self.weights_hint})')
         own = self.state_dict()
         state = {k: v for k, v in state.items() if k in own}
         missing = sorted(set(own) - set(state))
         if missing:
-            raise KeyError(f'EfficientNet-{self.arch} pretrained={self.pretrained!r} '
-                           f'lacks {len(missing)} of its {len(own)} entries, e.g. '
-                           f'{missing[:3]} (expected torchvision efficientnet_'
-                           f'{self.arch} keys features.*)')
+            raise KeyError(f'{name} lacks {len(missing)} of its {len(own)} entries, e.g. '
+                           f'{missing[:3]} ({self.weights_hint})')
+        wrong = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state.items()
+                 if v.shape != own[k].shape]
+        if wrong:
+            raise ValueError(f'{name}: {len(wrong)} entries of another shape, e.g. {wrong[0][0]} '
+                             f'{wrong[0][1]} (the backbone has {wrong[0][2]}; '
+                             f'{self.weights_hint})')
         self.load_state_dict(state)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

@@ -2,7 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmcv.cnn import build_norm_layer
+from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.registry import MODELS
 from mmdet.utils import OptConfigType
@@ -54,6 +54,8 @@ class EfficientDetHead(AnchorHead):
             decay 0.99).
         prior_prob (float): Initial foreground probability of the class
             logits. Defaults to 0.01.
+        act_cfg (dict): Activation after each BN (mmcv config). Defaults to
+            ``dict(type='SiLU')`` (swish); EfficientDet-Lite uses ReLU6.
         **kwargs: :class:`AnchorHead` arguments (``anchor_generator``,
             ``bbox_coder``, ``loss_cls``, ``loss_bbox``, ``train_cfg``, ...);
             ``init_cfg`` defaults to conv weights N(0, 0.01), zero biases.
@@ -67,6 +69,7 @@ class EfficientDetHead(AnchorHead):
                  num_levels: int = 5,
                  norm_cfg: OptConfigType = None,
                  prior_prob: float = 0.01,
+                 act_cfg: OptConfigType = None,
                  **kwargs) -> None:
         if stacked_convs < 1 or num_levels < 1:
             raise ValueError(f'EfficientDetHead: stacked_convs and '
@@ -77,6 +80,7 @@ class EfficientDetHead(AnchorHead):
         self.norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01) \
             if norm_cfg is None else dict(norm_cfg)
         self.prior_prob = prior_prob
+        self.act_cfg = dict(type='SiLU') if act_cfg is None else dict(act_cfg)
         # conv weights N(0, 0.01), zero biases (the class-logit bias: init_weights)
         kwargs.setdefault('init_cfg', dict(type='Normal', layer='Conv2d', std=0.01, bias=0))
         super().__init__(
@@ -108,7 +112,7 @@ class EfficientDetHead(AnchorHead):
                                                                   self.cls_out_channels)
         self.reg_convs, self.reg_norms, self.reg_pred = self._net(self.num_base_priors *
                                                                   self.bbox_coder.encode_size)
-        self.act = nn.SiLU()
+        self.act = build_activation_layer(self.act_cfg)
 
     def init_weights(self) -> None:
         """``init_cfg`` (conv weights N(0, 0.01), zero biases), then the

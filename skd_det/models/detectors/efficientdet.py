@@ -47,7 +47,8 @@ class EfficientDet(SingleStageDetector):
       backbone arch, BiFPN width and layers and head layers must be that
       row's (None for a custom scaling, e.g. the CPU configs);
     - ``input_size`` (the square training input side the configs' pipelines
-      use; phi's R by default) must be a multiple of 128, P7's stride;
+      use; phi's R by default) must be a multiple of ``size_divisor``
+      (128, P7's stride, by default);
     - the BiFPN takes exactly the backbone's levels and widths, and gives as
       many levels of the head's width as the head has anchor strides.
 
@@ -61,6 +62,10 @@ class EfficientDet(SingleStageDetector):
         compound_coef (int, optional): phi, 0..7. Defaults to None.
         input_size (int, optional): Training input side. Defaults to phi's
             R (required without ``compound_coef``).
+        size_divisor (int): ``input_size`` must be a multiple of it. Defaults
+            to 128: every level halves exactly. EfficientDet-Lite0..2's
+            published sides (320, 384, 448) are multiples of 64 only: their P7
+            is the "same" max-pool's ceil of an odd P6 (320: 5 -> 3).
         train_cfg, test_cfg, data_preprocessor, init_cfg: as
             :class:`SingleStageDetector`.
     """
@@ -71,6 +76,7 @@ class EfficientDet(SingleStageDetector):
                  bbox_head: ConfigType,
                  compound_coef: Optional[int] = None,
                  input_size: Optional[int] = None,
+                 size_divisor: int = MAX_STRIDE,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -82,9 +88,9 @@ class EfficientDet(SingleStageDetector):
                                  'compound_coef is None')
             input_size = scaling['input_size']
         if not isinstance(input_size, int) or input_size <= 0 or \
-                input_size % MAX_STRIDE:
+                input_size % size_divisor:
             raise ValueError(f'EfficientDet input_size={input_size!r} must be a positive '
-                             f'multiple of {MAX_STRIDE} (the stride of P7)')
+                             f'multiple of {size_divisor} (size_divisor; P7\'s stride by default)')
         super().__init__(
             backbone=backbone,
             neck=neck,

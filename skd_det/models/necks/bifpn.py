@@ -88,13 +88,16 @@ class BiFPN(nn.Module):
             Defaults to ``len(in_channels)``.
         num_repeats (int): Stacked BiFPN layers (EfficientDet D_bifpn).
             Defaults to 1.
-        act_cfg (str | dict): 'relu' or 'swish'/'silu' (or
-            ``dict(type='ReLU' | 'Swish' | 'SiLU')``). Defaults to 'relu'.
+        act_cfg (str | dict): 'relu', 'relu6' or 'swish'/'silu' (or
+            ``dict(type='ReLU' | 'ReLU6' | 'Swish' | 'SiLU')``). Defaults to
+            'relu'.
         norm_cfg (dict): ``dict(type='BN' | 'SyncBN', **kwargs)`` with
             ``nn.BatchNorm2d`` keyword arguments. Defaults to
             ``dict(type='BN')``.
         fusion_eps (float): eps of the fast normalised fusion (FRSKD 1e-6,
             EfficientDet 1e-4). Defaults to 1e-6.
+        weighted_fusion (bool): Fast normalised fusion; False: a plain sum
+            of the inputs (EfficientDet-Lite). Defaults to True.
         relu_before_fusion (bool): ReLU on each fused input (FRSKD).
             Defaults to True.
         act_before_node (bool): Activation on the fused sum before the
@@ -130,6 +133,7 @@ class BiFPN(nn.Module):
                  act_cfg: Union[str, dict] = 'relu',
                  norm_cfg: Optional[dict] = None,
                  fusion_eps: float = 1e-6,
+                 weighted_fusion: bool = True,
                  relu_before_fusion: bool = True,
                  act_before_node: bool = False,
                  node_num_convs: int = 2,
@@ -184,7 +188,8 @@ class BiFPN(nn.Module):
                     lateral_act=lateral_act,
                     resample_conv=resample_conv,
                     relu_before_lateral=relu_before_lateral,
-                    relu_before_resample=relu_before_resample))
+                    relu_before_resample=relu_before_resample,
+                    weighted_fusion=weighted_fusion))
         self.out_act = build_act(self.act_type)
         self.init_weights()
 

@@ -16,8 +16,9 @@ from torch import Tensor
 
 __all__ = ['BiFPNLayer', 'FastNormalizedFusion', 'MaxPool2dSame']
 
-# the activation names BiFPN accepts -> mmcv's (swish is SiLU: x * sigmoid(x))
-_ACT_TYPES = {'relu': 'ReLU', 'swish': 'SiLU', 'silu': 'SiLU'}
+# the activation names BiFPN accepts -> mmcv's (swish is SiLU: x * sigmoid(x); ReLU6 is
+# EfficientDet-Lite's)
+_ACT_TYPES = {'relu': 'ReLU', 'relu6': 'ReLU6', 'swish': 'SiLU', 'silu': 'SiLU'}
 
 
 def act_type(act_cfg: Union[str, dict]) -> str:
@@ -110,22 +111,33 @@ class FastNormalizedFusion(nn.Module):
         eps (float): Stabiliser of the normalisation.
         relu_inputs (bool): Pass every input through ReLU before fusing
             (FRSKD). Defaults to True.
+        weighted (bool): Learn the weights. False: a plain sum, ``w_hat_j = 1``
+            without parameters (EfficientDet-Lite's ``fpn_weight_method='sum'``,
+            the official D6/D7's too). Defaults to True.
     """
 
-    def __init__(self, num_inputs: int, eps: float = 1e-6, relu_inputs: bool = True) -> None:
+    def __init__(self,
+                 num_inputs: int,
+                 eps: float = 1e-6,
+                 relu_inputs: bool = True,
+                 weighted: bool = True) -> None:
         super().__init__()
         if eps <= 0:
             raise ValueError(f'fusion eps must be > 0, got {eps}')
         self.num_inputs = num_inputs
         self.eps = eps
         self.relu_inputs = relu_inputs
-        self.weight = nn.Parameter(torch.ones(num_inputs))
+        self.weighted = weighted
+        self.weight = nn.Parameter(torch.ones(num_inputs)) if weighted else None
 
     def init_weights(self) -> None:
-        nn.init.ones_(self.weight)
+        if self.weighted:
+            nn.init.ones_(self.weight)
 
     def normalized_weights(self) -> Tensor:
         """The non-negative weights ``w_hat`` actually used, shape (K,)."""
+        if not self.weighted:
+            return torch.ones(self.num_inputs)
         w = F.relu(self.weight)
         return w / (w.sum() + self.eps)
 
@@ -133,12 +145,12 @@ class FastNormalizedFusion(nn.Module):
         if len(inputs) != self.num_inputs:
             raise ValueError(f'FastNormalizedFusion expects '
                              f'{self.num_inputs} inputs, got {len(inputs)}')
-        w = self.normalized_weights()
+        w = self.normalized_weights() if self.weighted else None
         out = 0
         for j, x in enumerate(inputs):
             if self.relu_inputs:
                 x = F.relu(x)
-            out = out + w[j] * x
+            out = out + (x if w is None else w[j] * x)
         return out
 
 
@@ -193,11 +205,21 @@ class BiFPNLayer(nn.Module):
     Returns the pre-activation outputs ``(T_0, ..., T_{n-1})``.
     """
 
-    def __init__(self, in_channels: Sequence[int], out_channels: Sequence[int],
-                 lateral_convs: Sequence[bool], act_type: str, norm_cfg: dict, fusion_eps: float,
-                 relu_before_fusion: bool, act_before_node: bool, node_num_convs: int,
-                 lateral_act: bool, resample_conv: bool, relu_before_lateral: bool,
-                 relu_before_resample: bool) -> None:
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 out_channels: Sequence[int],
+                 lateral_convs: Sequence[bool],
+                 act_type: str,
+                 norm_cfg: dict,
+                 fusion_eps: float,
+                 relu_before_fusion: bool,
+                 act_before_node: bool,
+                 node_num_convs: int,
+                 lateral_act: bool,
+                 resample_conv: bool,
+                 relu_before_lateral: bool,
+                 relu_before_resample: bool,
+                 weighted_fusion: bool = True) -> None:
         super().__init__()
         n = len(out_channels)
         if len(in_channels) != n or len(lateral_convs) != n or n < 2:
@@ -233,14 +255,15 @@ class BiFPNLayer(nn.Module):
         self.up_convs = nn.ModuleList(
             resample(out_channels[i + 1], out_channels[i]) for i in range(n - 1))
         self.td_fusions = nn.ModuleList(
-            FastNormalizedFusion(2, fusion_eps, relu_before_fusion) for _ in range(n - 1))
+            FastNormalizedFusion(2, fusion_eps, relu_before_fusion, weighted_fusion)
+            for _ in range(n - 1))
         self.td_nodes = nn.ModuleList(node(out_channels[i]) for i in range(n - 1))
         # bottom-up: entry i - 1 (level i = 1..n-1) takes T_{i-1}
         self.down_pool = MaxPool2dSame(3, 2)
         self.down_convs = nn.ModuleList(
             resample(out_channels[i - 1], out_channels[i]) for i in range(1, n))
         self.bu_fusions = nn.ModuleList(
-            FastNormalizedFusion(3 if i < n - 1 else 2, fusion_eps, relu_before_fusion)
+            FastNormalizedFusion(2 + (i < n - 1), fusion_eps, relu_before_fusion, weighted_fusion)
             for i in range(1, n))
         self.bu_nodes = nn.ModuleList(node(out_channels[i]) for i in range(1, n))
 

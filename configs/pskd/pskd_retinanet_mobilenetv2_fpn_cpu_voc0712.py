@@ -1,0 +1,5 @@
+# PS-KD on the CPU RetinaNet MobileNetV2-FPN (synthetic VOC; ImageNet MobileNetV2 from
+# `python tools/misc/imagenet_weights.py`). The student is exactly
+# configs/retinanet/retinanet_mobilenetv2_fpn_cpu_voc0712.py's model.
+_base_ = ['../retinanet/retinanet_mobilenetv2_fpn_cpu_voc0712.py', './_base_/pskd_retinanet.py']
+model = dict(_base_.pskd, _delete_=True, student=_base_.model)
