@@ -12,8 +12,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 import skd_det.evaluation  # noqa: F401  (any config may add the calibration metrics)
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, check_launcher,
-                           load_config, setup_device)
+from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_datasets,
+                           check_launcher, load_config, setup_device, trust_checkpoints)
 from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
 
@@ -21,6 +21,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a detector or segmentor')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
@@ -105,7 +106,7 @@ def build_cfg(args) -> Config:
 
 def main():
     args = parse_args()
-    allow_full_checkpoint_load()
+    trust_checkpoints(args, args.checkpoint)
     try:
         check_launcher(args.launcher)
         cfg = build_cfg(args)

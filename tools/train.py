@@ -10,10 +10,11 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import skd_det.engine  # noqa: F401  (registers CheckFiniteHook)
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, check_launcher,
-                           load_config, setup_device)
+from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_datasets,
+                           check_launcher, load_config, setup_device, trust_checkpoints)
 from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint, last_complete_checkpoint,
-                                      load_checkpoint_file, resolve_resume)
+                                      latest_checkpoint, load_checkpoint_file, resolve_resume)
+from skd_det.utils.safe_load import download_checkpoint
 
 
 def parse_args():
@@ -32,6 +33,7 @@ def parse_args():
         const='auto',
         help='resume from this checkpoint, or without a path from the latest '
         'checkpoint in the work dir')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--data-root', help='point every dataset and evaluator at this root')
     parser.add_argument(
         '--tensorboard',
@@ -81,6 +83,10 @@ def build_cfg(args) -> Config:
             raise InputError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
 
+    # --trust-checkpoint: the checkpoint this run starts from, before it is first read
+    trust_checkpoints(args,
+                      args.resume if args.resume != 'auto' else latest_checkpoint(cfg.work_dir),
+                      cfg.get('load_from'))
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = resolve_resume(cfg.work_dir)  # None: nothing to resume, a new run
@@ -88,6 +94,11 @@ def build_cfg(args) -> Config:
         _check_file(args.resume, '--resume')
         cfg.resume = True
         cfg.load_from = args.resume
+    elif (cfg.get('load_from') or '').startswith(('http://', 'https://')):
+        # downloaded (and hash-checked) now, not after the runner is built
+        local = download_checkpoint(cfg.load_from)
+        trust_checkpoints(args, local)
+        _check_file(local, f'load_from {cfg.load_from}')
     elif cfg.get('load_from') and '://' not in cfg.load_from:
         _check_file(cfg.load_from, 'load_from')
     _safe_checkpoints(cfg, args.check_finite_interval)
@@ -118,7 +129,6 @@ def _safe_checkpoints(cfg: Config, finite_interval: int) -> None:
 
 def main():
     args = parse_args()
-    allow_full_checkpoint_load()
     try:
         check_launcher(args.launcher)
         cfg = build_cfg(args)
@@ -126,7 +136,10 @@ def main():
         check_datasets(cfg, ('train_dataloader', 'val_dataloader'))
     except InputError as e:
         sys.exit(f'error: {e}')
-    runner = Runner.from_cfg(cfg)
+    try:
+        runner = Runner.from_cfg(cfg)  # builds a frozen teacher: its checkpoint may be refused
+    except InputError as e:
+        sys.exit(f'error: {e}')
     try:
         if cfg.resume and cfg.load_from:  # load_from alone may be a partial init
             check_checkpoint(cfg.load_from, runner.model)

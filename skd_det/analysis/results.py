@@ -8,7 +8,6 @@ import io
 import json
 import os
 import os.path as osp
-import pickle
 from typing import List
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from mmengine.config import Config
 
 from skd_det.utils import InputError, check_datasets, set_data_root, task_of
+from skd_det.utils.safe_load import UnsafeCheckpointError, load_pickle
 from . import plotting, runtime
 from .ap import coco_per_class, voc_per_class
 from .calibration import (CalibrationHistogram, aurc, calibration_bins, calibration_summary,
@@ -28,12 +28,14 @@ from .tables import fmt, markdown_table
 
 
 def load_results(path: str) -> list:
-    """The list of per-image result dicts of a DumpResults / DumpDetResults pickle."""
+    """The list of per-image result dicts of a DumpResults / DumpDetResults pickle, read
+    without running code (:func:`~skd_det.utils.safe_load.load_pickle`)."""
     if not osp.isfile(path):
         raise InputError(f'results file {path} does not exist')
     try:
-        with open(path, 'rb') as f:
-            results = pickle.load(f)
+        results = load_pickle(path)
+    except UnsafeCheckpointError:
+        raise
     except Exception as e:  # any unpickling failure means: not a results dump
         raise InputError(f'{path} is not a results pickle ({type(e).__name__}: {e})') from None
     if not isinstance(results, list):

@@ -91,9 +91,8 @@ def build_model(cfg: Config, device: torch.device, seed: int = 0) -> nn.Module:
 
 def load_weights(model: nn.Module, checkpoint: str) -> None:
     """Load a checkpoint that must fit ``model`` exactly (checked first: a damaged or foreign
-    file is an :class:`InputError` naming it). Not mmengine's ``load_checkpoint``: its local
-    loader uses torch.load's ``weights_only`` default (mmengine's own checkpoints fail) and
-    reports a mismatch as a long RuntimeError, not one line."""
+    file is an :class:`InputError` naming it; loaded without running code). Not mmengine's
+    ``load_checkpoint``: it reports a mismatch as a long RuntimeError, not one line."""
     _, state = load_checkpoint_file(checkpoint)
     check_model_keys(model, state, checkpoint)
     model.load_state_dict(state)

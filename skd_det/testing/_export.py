@@ -2,9 +2,7 @@
 """Export parity: tools/model_converters/export_student.py's output loads in plain mmdet/mmseg
 (a fresh process that never imports skd_det) and predicts exactly what the wrapper predicts."""
 import json
-import os
 import os.path as osp
-from unittest import mock
 
 from ._tools import load_tool, run_tool
 
@@ -28,8 +26,11 @@ def student_weights(exported_ckpt, checkpoint):
     import torch
 
     from skd_det.models.distillers.base import student_state_dict
+    from skd_det.utils import load_checkpoint
+
+    # the export with torch's own weights-only load, no allow-list: what plain mmdet does
     saved = torch.load(str(exported_ckpt), map_location='cpu', weights_only=True)
-    full = torch.load(str(checkpoint), map_location='cpu', weights_only=False)['state_dict']
+    full = load_checkpoint(str(checkpoint))['state_dict']
     student = student_state_dict(full)
     assert saved['state_dict'].keys() == student.keys()
     assert all(torch.equal(saved['state_dict'][k], v) for k, v in student.items())
@@ -67,6 +68,7 @@ def plain_predictions(jobs, out_dir):
                       cwd=str(out_dir),
                       unset=('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', ))
     assert result.returncode == 0, result.stderr[-3000:]
+    # the subprocess's own outputs (results dicts), not checkpoints from elsewhere
     return [torch.load(job[3], weights_only=False) for job in args]
 
 
@@ -85,9 +87,8 @@ def model_predictions(config, checkpoint, images, task='det'):
         from mmseg.apis import inference_model as inference
         from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
-    # a full training checkpoint is not a weights-only file
-    with mock.patch.dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'):
-        load_checkpoint(model, str(checkpoint), map_location='cpu')
+    # mmengine's loader, through the CheckpointLoader schemes skd_det registers
+    load_checkpoint(model, str(checkpoint), map_location='cpu')
     model.cfg = cfg
     model.eval()
     return model, inference(model, images)

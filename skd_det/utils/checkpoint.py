@@ -23,6 +23,7 @@ import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 from .config import InputError
+from .safe_load import UnsafeCheckpointError, load_checkpoint
 
 ZIP_MAGIC = b'PK\x03\x04'
 _UMASK = os.umask(0)
@@ -46,9 +47,12 @@ def load_checkpoint_file(path: str) -> Tuple[dict, dict]:
     shapes without reading the weights. A ``'module.'`` prefix (DDP) is stripped from the keys,
     as mmengine's ``load_checkpoint`` does.
 
+    Loaded without running code (:func:`~skd_det.utils.safe_load.load_checkpoint`).
+
     Raises:
         InputError: the file is missing, empty, truncated, not a PyTorch file, or holds no
-            state dict.
+            state dict; :class:`UnsafeCheckpointError` when it names a global a weights-only
+            load refuses.
     """
     if not osp.isfile(path):
         raise InputError(f'checkpoint {path} does not exist')
@@ -62,7 +66,9 @@ def load_checkpoint_file(path: str) -> Tuple[dict, dict]:
         raise InputError(f'checkpoint {path} is truncated ({size} bytes, the end of its zip '
                          'archive is missing): its save was interrupted')
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=False, mmap=is_zip)
+        ckpt = load_checkpoint(path, mmap=is_zip)
+    except UnsafeCheckpointError:
+        raise
     except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
         what = 'cannot be read' if is_zip else 'is not a PyTorch checkpoint'
         raise InputError(f'checkpoint {path} {what} ({_first_line(e)})') from None
@@ -136,13 +142,14 @@ def complete_checkpoints(folder: str, exclude: Iterable[str] = ()) -> Iterable[s
 def last_complete_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` would continue from, if it is complete, else the newest
     complete ``*.pth`` of the work dir; None when there is none."""
-    latest = _latest(work_dir)
+    latest = latest_checkpoint(work_dir)
     if latest and _fault(latest) is None:
         return latest
     return next(iter(complete_checkpoints(work_dir)), None)
 
 
-def _latest(work_dir: str) -> Optional[str]:
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The path ``<work_dir>/last_checkpoint`` names (unchecked); None without that file."""
     save_file = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(save_file):
         return None
@@ -160,7 +167,7 @@ def resolve_resume(work_dir: str) -> Optional[str]:
             ``--resume PATH``.
     """
     save_file = osp.join(work_dir, 'last_checkpoint')
-    latest = _latest(work_dir)
+    latest = latest_checkpoint(work_dir)
     if latest is None:
         if not glob.glob(osp.join(work_dir, '*.pth')):
             return None

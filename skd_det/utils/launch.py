@@ -1,4 +1,6 @@
-"""Run-time set-up shared by the train/test tools: checkpoint loading, launcher and device."""
+"""Run-time set-up shared by the train/test tools: the checkpoint trust opt-in, launcher and
+device."""
+import argparse
 import os
 from typing import Optional
 
@@ -6,19 +8,28 @@ import torch
 from mmengine.config import Config
 
 from .config import InputError
+from .safe_load import trust_checkpoint
 
 _TORCHRUN_VARS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 
 
-def allow_full_checkpoint_load() -> None:
-    """Let mmengine resume its own checkpoints on torch >= 2.6.
+def add_trust_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-checkpoint``: the opt-in for a legacy checkpoint that a weights-only load
+    refuses (see :mod:`skd_det.utils.safe_load`)."""
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load the checkpoint this command names in full, running any code its pickle '
+        'names: only for a legacy file whose source you trust (default: weights-only; a file '
+        'that needs more is refused)')
 
-    torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.x checkpoints
-    hold the message hub (numpy arrays, HistoryBuffer) and fail to load that way, so
-    ``--resume`` breaks. The tools load checkpoints the user produced or chose, which is the
-    case the variable exists for.
-    """
-    os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+
+def trust_checkpoints(args: argparse.Namespace, *paths: Optional[str]) -> None:
+    """Trust ``paths`` (the command's checkpoints) when ``--trust-checkpoint`` was given."""
+    if getattr(args, 'trust_checkpoint', False):
+        for path in paths:
+            if path:
+                trust_checkpoint(path)
 
 
 def check_launcher(launcher: str) -> None:

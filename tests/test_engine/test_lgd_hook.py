@@ -113,8 +113,7 @@ def test_teacher_sees_the_phase_of_each_iteration(tmp_path, by_epoch):
     assert not model.student.backbone.bias.requires_grad
 
 
-def test_resume_recomputes_the_phase(tmp_path, monkeypatch):
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+def test_resume_recomputes_the_phase(tmp_path):
     full = ToyLGD()
     make_runner(tmp_path / 'full', full).train()
     for start, flags in ((2, False), (4, True)):  # inside the warm-up, and after it

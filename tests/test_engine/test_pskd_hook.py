@@ -15,6 +15,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from skd_det.engine.hooks import PSKDHook
 from skd_det.models.teachers import PSKDTeacher
 from skd_det.testing import toy_runner
+from skd_det.utils import load_checkpoint
 
 
 def _state(module):
@@ -132,12 +133,11 @@ def test_interval_errors():
 
 @pytest.mark.parametrize('by_epoch,checkpoint,first', [(False, 'iter_4.pth', 4),
                                                        (True, 'epoch_1.pth', 3)])
-def test_resume_restores_snapshot_and_alpha(tmp_path, monkeypatch, by_epoch, checkpoint, first):
+def test_resume_restores_snapshot_and_alpha(tmp_path, by_epoch, checkpoint, first):
     """iter_4 lies inside the second refresh interval (iterations 3-5)."""
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     full = ToyPSKD()
     make_runner(tmp_path / 'full', full, by_epoch, interval=None if by_epoch else 3).train()
-    ckpt = torch.load(str(tmp_path / 'full' / checkpoint), weights_only=False)
+    ckpt = load_checkpoint(str(tmp_path / 'full' / checkpoint))
     saved = ckpt['pskd_snapshot']
     assert saved['refreshes'] == 1
     assert _equal(saved['state_dict'], full.seen[first]['snapshot'])
@@ -158,10 +158,9 @@ def test_resume_restores_snapshot_and_alpha(tmp_path, monkeypatch, by_epoch, che
         assert _equal(ours['student'], theirs['student'])
 
 
-def test_resume_rejects_missing_stale_or_foreign_snapshots(tmp_path, monkeypatch):
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+def test_resume_rejects_missing_stale_or_foreign_snapshots(tmp_path):
     make_runner(tmp_path / 'full', ToyPSKD(), by_epoch=False, interval=3).train()
-    ckpt = torch.load(str(tmp_path / 'full' / 'iter_4.pth'), weights_only=False)
+    ckpt = load_checkpoint(str(tmp_path / 'full' / 'iter_4.pth'))
 
     def resume(name, checkpoint):
         path = str(tmp_path / name)
@@ -197,9 +196,8 @@ def test_resume_rejects_missing_stale_or_foreign_snapshots(tmp_path, monkeypatch
         resume('foreign.pth', dict(ckpt, pskd_snapshot=foreign))
 
 
-def test_load_from_starts_without_a_snapshot(tmp_path, monkeypatch):
+def test_load_from_starts_without_a_snapshot(tmp_path):
     """load_from (not resume) starts at iteration 0: the first interval trains on labels."""
-    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     make_runner(tmp_path / 'full', ToyPSKD(), by_epoch=False, interval=3).train()
     model = ToyPSKD()
     make_runner(

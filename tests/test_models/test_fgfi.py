@@ -14,6 +14,7 @@ from skd_det.models.losses import FGFILoss
 from skd_det.models.teachers.fgfi_teacher import imitation_masks
 from skd_det.testing import (LOG_EVERY_ITER, NO_VAL, REPO, VOC_VAL_AS_TRAIN, build_det, det_batch,
                              scalars, train)
+from skd_det.utils import load_checkpoint
 
 RETINA_CFG = osp.join(REPO, 'configs/fgfi/fgfi_retinanet_r34-r18_fpn_cpu_voc0712.py')
 FASTER_CFG = osp.join(REPO, 'configs/fgfi/fgfi_faster-rcnn_r34-r18_fpn_cpu_voc0712.py')
@@ -263,8 +264,7 @@ def test_train_logs_imitation_and_keeps_the_teacher_out_of_checkpoints(run):
     assert [r['distill_weight_scale'] for r in records] == [0.0, 1.0]
     assert records[0]['distill.loss_feat'] == 0 and records[1]['distill.loss_feat'] > 0
     assert all(r['loss_cls'] > 0 for r in records)
-    state = torch.load(
-        str(work_dir / 'epoch_1.pth'), map_location='cpu', weights_only=False)['state_dict']
+    state = load_checkpoint(str(work_dir / 'epoch_1.pth'))['state_dict']
     assert {k.split('.')[0] for k in state} == {'student', 'teacher'}
     assert all(k.startswith('teacher.adapters.') for k in state if k.startswith('teacher.'))
 

@@ -153,7 +153,7 @@ def test_export_student(checkpoints, tmp_path, load_tool):
             export.main([FRSKD_CFG, checkpoints[fault], str(tmp_path / fault)])
     # student.* holds only the backbone: the student's other weights are missing
     partial = str(tmp_path / 'partial.pth')
-    state = torch.load(checkpoints['foreign'], weights_only=False)['state_dict']
+    state = torch.load(checkpoints['foreign'], weights_only=True)['state_dict']
     torch.save(dict(state_dict={k: v for k, v in state.items() if '.backbone.' in k}), partial)
     with pytest.raises(
             SystemExit,

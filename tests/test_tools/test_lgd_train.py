@@ -12,6 +12,7 @@ from mmengine.config import Config
 
 from skd_det.engine.hooks import LGDPhaseHook
 from skd_det.testing import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, scalars, train
+from skd_det.utils import load_checkpoint
 
 CFG = 'configs/lgd/lgd_retinanet_r18_fpn_cpu_voc0712.py'
 ENV = dict(OMP_NUM_THREADS='1')
@@ -99,8 +100,7 @@ def test_ddp_with_the_frozen_backbone_phase(synthetic_voc, tmp_path):
         os.environ,
         PYTHON=sys.executable,
         PORT=str(random.randint(20000, 40000)),
-        OMP_NUM_THREADS='1',
-        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+        OMP_NUM_THREADS='1')
     opts = [o for o in OPTS if not o.startswith('train_dataloader.num_workers')]
     r = subprocess.run([
         'bash', 'tools/dist_train.sh', CFG, '2', '--work-dir',
@@ -118,9 +118,6 @@ def test_ddp_with_the_frozen_backbone_phase(synthetic_voc, tmp_path):
         records = [r for r in map(json.loads, f) if 'loss' in r]
     # 4 images, 2 processes x batch 2: one iteration per epoch; phase fraction 1/9 of 2
     assert [r['lgd_freeze_backbone'] for r in records] == [1, 0]
-    states = [
-        torch.load(str(work_dir / f'epoch_{e}.pth'), map_location='cpu',
-                   weights_only=False)['state_dict'] for e in (1, 2)
-    ]
+    states = [load_checkpoint(str(work_dir / f'epoch_{e}.pth'))['state_dict'] for e in (1, 2)]
     key = 'student.backbone.layer1.0.conv1.weight'
     assert not torch.equal(states[0][key], states[1][key])  # trained in the second iteration

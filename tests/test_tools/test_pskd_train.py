@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 from skd_det.models.distillers.base import student_state_dict
 from skd_det.testing import LOG_EVERY_ITER, NO_VAL, REPO, VOC_VAL_AS_TRAIN, scalars, train
+from skd_det.utils import load_checkpoint
 
 DET_CFG = 'configs/pskd/pskd_retinanet_r18_fpn_cpu_voc0712.py'
 SEG_CFG = 'configs/pskd/pskd_fcn_r18-d8_cpu_cityscapes.py'
@@ -39,7 +40,7 @@ pytestmark = [
 
 
 def _ckpt(path):
-    return torch.load(str(path), map_location='cpu', weights_only=False)
+    return load_checkpoint(str(path))
 
 
 @pytest.fixture(scope='module')

@@ -14,13 +14,14 @@ import torch
 from skd_det.analysis.benchmark import benchmark_inference
 from skd_det.analysis.runtime import quiet_logs
 from skd_det.analysis.tables import benchmark_table
-from skd_det.utils import InputError, allow_full_checkpoint_load
+from skd_det.utils import InputError, add_trust_checkpoint_argument, trust_checkpoints
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Benchmark inference of a model')
     parser.add_argument('config', help='config of the (wrapper) model')
     parser.add_argument('checkpoint', help='its checkpoint')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--exported-config', help='config of the exported student')
     parser.add_argument('--exported-checkpoint', help='checkpoint of the exported student')
     parser.add_argument('--iters', type=int, default=20, help='timed iterations per model')
@@ -48,7 +49,7 @@ def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    allow_full_checkpoint_load()
+    trust_checkpoints(args, args.checkpoint, args.exported_checkpoint)
     quiet_logs()
     models = [(args.config, args.checkpoint)]
     try:

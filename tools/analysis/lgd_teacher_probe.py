@@ -18,7 +18,8 @@ import numpy as np
 from mmengine.runner import Runner
 
 from skd_det.analysis.lgd_probe import relation_stats
-from skd_det.utils import InputError, allow_full_checkpoint_load, check_datasets, load_config
+from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_datasets, load_config,
+                           trust_checkpoints)
 from skd_det.utils.checkpoint import load_checkpoint_file
 
 
@@ -26,6 +27,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Probe a trained LGD model's teacher")
     parser.add_argument('config', help='the LGD config the checkpoint was trained with')
     parser.add_argument('checkpoint')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--data-root', help='the test data root (as tools/test.py)')
     parser.add_argument('--batches', type=int, default=10, help='test batches to probe')
     parser.add_argument('--work-dir', default='work_dirs/lgd_teacher_probe')
@@ -59,7 +61,7 @@ def probe(runner: Runner, batches: int) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    allow_full_checkpoint_load()
+    trust_checkpoints(args, args.checkpoint)
     try:
         if args.batches < 1:
             raise InputError(f'--batches must be at least 1, got {args.batches}')

@@ -31,8 +31,8 @@ from mmengine.config import DictAction
 
 from skd_det.analysis.robustness import plot_robustness, robustness_summary, robustness_table
 from skd_det.datasets.transforms.motion_blur import CORRUPTIONS
-from skd_det.utils import (InputError, allow_full_checkpoint_load, check_datasets, load_config,
-                           setup_device, task_of)
+from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_datasets, load_config,
+                           setup_device, task_of, trust_checkpoints)
 from skd_det.utils.checkpoint import check_checkpoint, load_checkpoint_file
 from skd_det.utils.config import iter_datasets
 
@@ -43,6 +43,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Motion-blur robustness benchmark')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('--out', required=True, help='folder for the JSON, table and plot')
     parser.add_argument(
         '--corruptions',
@@ -121,7 +122,7 @@ def evaluate(cfg, work_dir: str) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    allow_full_checkpoint_load()
+    trust_checkpoints(args, args.checkpoint)
     try:
         check_args(args)
         cfg = load_config(args.config, 'none', args.cfg_options, args.data_root,

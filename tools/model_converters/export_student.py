@@ -33,7 +33,7 @@ import torch
 from mmengine.config import Config
 
 from skd_det.models.distillers.base import STUDENT_PREFIX, student_state_dict
-from skd_det.utils import InputError
+from skd_det.utils import InputError, add_trust_checkpoint_argument, trust_checkpoints
 from skd_det.utils.checkpoint import check_model_keys, load_checkpoint_file
 
 WRAPPERS = ('SelfDistillDetector', 'SelfDistillSegmentor')
@@ -44,6 +44,7 @@ def parse_args(argv=None):
         description='Export the student of a self-distillation checkpoint')
     parser.add_argument('config', help='SelfDistillDetector/SelfDistillSegmentor config')
     parser.add_argument('checkpoint', help='checkpoint of that model')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument('out_dir', help='folder for NAME.py and NAME.pth')
     parser.add_argument('--name', help='output file stem (default: <config name>_student)')
     parser.add_argument(
@@ -122,9 +123,8 @@ def _plain(obj: Any) -> Any:
 
 
 def student_checkpoint(path: str) -> dict:
-    # mmengine checkpoints hold the message hub and optimizer state: a full load is needed to
-    # read one the user trained (the reason TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD exists); the load
-    # also checks that the file is a complete checkpoint
+    # a weights-only load with mmengine's message-hub types allowed (skd_det.utils.safe_load);
+    # it also checks that the file is a complete checkpoint
     ckpt, state = load_checkpoint_file(path)
     weights = student_state_dict(state)
     if not weights:
@@ -177,6 +177,7 @@ def verify(cfg_path: str, ckpt_path: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    trust_checkpoints(args, args.checkpoint)
     try:
         if not osp.isfile(args.config):
             raise InputError(f'config file {args.config} does not exist')

@@ -100,8 +100,9 @@ class FGFITeacher(FrozenDetectorPart):
 
     Args:
         student (nn.Module), student_cfg (dict): Filled in by the wrapper.
-        config (str | dict), checkpoint (str, optional): The frozen
-            teacher's config and weights, see :class:`FrozenDetectorPart`.
+        config (str | dict), checkpoint (str, optional), trust_checkpoint
+            (bool): The frozen teacher's config and weights, see
+            :class:`FrozenDetectorPart`.
         psi (float): Threshold factor of the mask, in (0, 1]. Defaults to
             0.5 (the paper's).
         adapter_relu (bool): End each adapter with a ReLU, as the authors
@@ -119,6 +120,7 @@ class FGFITeacher(FrozenDetectorPart):
         student_cfg: dict,
         config: Union[str, dict],
         checkpoint: Optional[str] = None,
+        trust_checkpoint: bool = False,
         psi: float = 0.5,
         adapter_relu: bool = True,
         init_cfg: Optional[dict] = dict(
@@ -127,7 +129,7 @@ class FGFITeacher(FrozenDetectorPart):
         if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0 < psi <= 1:
             raise ValueError(f'teacher.psi must be a number in (0, 1], got {psi!r}')
         generator = anchor_generator(student)
-        super().__init__(student_cfg, config, checkpoint, init_cfg=init_cfg)
+        super().__init__(student_cfg, config, checkpoint, trust_checkpoint, init_cfg=init_cfg)
         self.psi = float(psi)
         s_classes, t_classes = num_classes(student), num_classes(self.model)
         if s_classes != t_classes:

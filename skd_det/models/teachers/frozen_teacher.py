@@ -12,6 +12,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import CheckpointLoader
 from torch import Tensor
 
+from ...utils.safe_load import trust_checkpoint as trust_source
 from ..data_preprocessors.motion_blur_augment import sharp_views
 from ..distillers.base import BaseSelfTeacher, StudentOutputs, student_state_dict
 from .utils import check_kd_avg_factor, kd_pairs, probe_input, probing
@@ -65,18 +66,16 @@ def _check_normalisation(student_cfg: dict, teacher_cfg: dict) -> None:
                          f'the student\'s does; student {student}, teacher {teacher}')
 
 
-def _load_weights(model: nn.Module, path: str) -> None:
+def _load_weights(model: nn.Module, path: str, trust: bool = False) -> None:
     """Load a checkpoint strictly: a plain detector's or a self-distillation
     wrapper's (its ``student.*`` weights), from a local file or a URL that
     mmengine's ``CheckpointLoader`` reads (``https://``, ``open-mmlab://``,
-    ...: the form of mmdet's LD configs' ``teacher_ckpt``)."""
-    if osp.isfile(path):
-        # not CheckpointLoader's local loader: it uses torch.load's
-        # weights_only default, which rejects the message hub mmengine's
-        # checkpoints hold (see the tools' allow_full_checkpoint_load); the
-        # user chose this file
-        ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    elif '://' in path:
+    ...: the form of mmdet's LD configs' ``teacher_ckpt``), without running
+    code unless ``trust`` (see :mod:`skd_det.utils.safe_load`)."""
+    if trust:
+        trust_source(path)
+    if osp.isfile(path) or '://' in path:
+        # skd_det's CheckpointLoader schemes: weights-only, URLs hash-checked
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     else:
         raise FileNotFoundError(f'teacher.checkpoint: no file {path}')
@@ -111,6 +110,10 @@ class FrozenDetectorPart(BaseSelfTeacher):
         config (str | dict): Teacher config file, full config or model
             config.
         checkpoint (str, optional): Teacher weights: a file or a URL.
+        trust_checkpoint (bool): Load ``checkpoint`` in full, running any
+            code its pickle names (a legacy file from a trusted source);
+            by default it is loaded weights-only and refused if it needs
+            more. Defaults to False.
         init_cfg (dict, optional): mmengine init config of the part's own
             modules (the frozen detector is not one of them).
     """
@@ -119,6 +122,7 @@ class FrozenDetectorPart(BaseSelfTeacher):
                  student_cfg: dict,
                  config: Union[str, dict],
                  checkpoint: Optional[str] = None,
+                 trust_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         model_cfg, scope = _model_config(config)
@@ -132,7 +136,7 @@ class FrozenDetectorPart(BaseSelfTeacher):
                 logger='current',
                 level=30)
         else:
-            _load_weights(model, checkpoint)
+            _load_weights(model, checkpoint, trust_checkpoint)
         model.requires_grad_(False)
         model.eval()
         # a plain attribute (see the class docstring)
@@ -185,6 +189,8 @@ class FrozenTeacher(FrozenDetectorPart):
             config.
         checkpoint (str, optional): Teacher weights: a file or a URL.
             Defaults to None.
+        trust_checkpoint (bool): See :class:`FrozenDetectorPart`.
+            Defaults to False.
         view (str): 'sharp' (the sharp views ``MotionBlurBatchAugment(
             keep_sharp=True)`` stores) or 'inputs' (what the student sees).
             Defaults to 'inputs'.
@@ -200,6 +206,7 @@ class FrozenTeacher(FrozenDetectorPart):
                  student_cfg: dict,
                  config: Union[str, dict],
                  checkpoint: Optional[str] = None,
+                 trust_checkpoint: bool = False,
                  view: str = 'inputs',
                  kd_avg_factor: str = 'num_pos',
                  init_cfg: Optional[dict] = None) -> None:
@@ -207,7 +214,7 @@ class FrozenTeacher(FrozenDetectorPart):
             raise ValueError("teacher.view must be 'sharp' or 'inputs', got "
                              f'{view!r}')
         kd_avg_factor = check_kd_avg_factor(kd_avg_factor, student.bbox_head)
-        super().__init__(student_cfg, config, checkpoint, init_cfg=init_cfg)
+        super().__init__(student_cfg, config, checkpoint, trust_checkpoint, init_cfg=init_cfg)
         self.view = view
         self.kd_avg_factor = kd_avg_factor
         self._check_compatible(student)
