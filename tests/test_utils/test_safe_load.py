@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
+from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import load_checkpoint as mmengine_load_checkpoint
 
@@ -59,6 +60,8 @@ def test_malicious_checkpoint_is_refused_and_nothing_runs(evil):
         CheckpointLoader.load_checkpoint(path)  # Runner resume / load_from, Pretrained
     with pytest.raises(UnsafeCheckpointError, match=REFUSED):
         mmengine_load_checkpoint(nn.Linear(2, 1), path)  # mmdet's init_detector, LD teachers
+    with pytest.raises(UnsafeCheckpointError, match=REFUSED):
+        PretrainedInit(checkpoint=path)(nn.Linear(2, 1))  # init_cfg=dict(type='Pretrained')
     assert not marker.exists()
 
 
