@@ -28,11 +28,13 @@ def _bases(path):
 def _fragment_leaves():
     """CPU-sized leaves whose second base is a method fragment; the blur_skd leaves extend the
     student with the deblurring subnet on purpose (configs/blur_skd/README.md) and the blur
-    augmentation leaves are no wrappers: both are left out."""
+    augmentation leaves are no wrappers: both are left out, and so are model fragments
+    (``_base_/models/``: EfficientDet-Lite0's changes to a D0 config)."""
     leaves = []
     for p in sorted(glob.glob(osp.join(REPO, 'configs', '*', '*_cpu_*.py'))):
         bases = _bases(p)
-        if len(bases) == 2 and '/_base_/' in bases[1] and '/_base_/blur' not in bases[1]:
+        skipped = ('/_base_/blur', '/_base_/models/')
+        if len(bases) == 2 and '/_base_/' in bases[1] and not any(s in bases[1] for s in skipped):
             leaves.append((p, osp.normpath(osp.join(osp.dirname(p), bases[0]))))
     return leaves
 
