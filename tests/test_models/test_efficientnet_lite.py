@@ -41,6 +41,21 @@ def test_lite0_levels_and_forward():
                                                   (112, 4, 6), (320, 2, 3)]
 
 
+def test_tf_same_padding_of_the_strided_convs():
+    from mmcv.cnn.bricks.conv2d_adaptive_padding import Conv2dAdaptivePadding
+    tf, torchvision_padding = EfficientNetLite(), EfficientNetLite(tf_padding=False)
+    strided = [m for m in tf.modules() if isinstance(m, nn.Conv2d) and max(m.stride) > 1]
+    assert len(strided) == 5 and all(isinstance(m, Conv2dAdaptivePadding) for m in strided)
+    assert not any(isinstance(m, Conv2dAdaptivePadding) for m in torchvision_padding.modules())
+    torchvision_padding.load_state_dict(tf.state_dict())  # the same keys and shapes
+    tf.eval(), torchvision_padding.eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():  # the stem: shifted by a pixel
+        a, b = tf.features[0](x), torchvision_padding.features[0](x)
+        assert a.shape == b.shape == (1, 32, 32, 32) and not torch.allclose(a, b)
+        assert tf(x)[-1].shape == torchvision_padding(x)[-1].shape
+
+
 def test_pretrained_init_cfg_loads_exactly_the_backbone(tmp_path):
     torch.manual_seed(0)
     source = EfficientNetLite.build_network('lite0').state_dict()

@@ -38,6 +38,7 @@ import os.path as osp
 import subprocess
 import sys
 import zipfile
+from functools import partial
 from typing import Dict, Tuple
 
 import numpy as np
@@ -167,7 +168,9 @@ def as_batch(image: Image.Image, size: int = 224) -> torch.Tensor:
 
 def convert_lite0(source: str, images: Dict[str, Image.Image]) -> Tuple[dict, dict]:
     """Lite0's tensors -> EfficientNetLite's keys; top-1 of the photos with the classifier."""
-    net = EfficientNetLite.build_network('lite0')
+    # as the backbone: TF's padding and BN epsilon
+    net = EfficientNetLite.build_network(
+        'lite0', norm_layer=partial(torch.nn.BatchNorm2d, eps=1e-3), tf_padding=True)
     src = torch.load(source, map_location='cpu', weights_only=True)
     state = convert_by_order(src, [(k, v.shape) for k, v in net.state_dict().items()], source)
     if len(src) != len(state):
