@@ -14,6 +14,7 @@ from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_data
                            check_launcher, load_config, setup_device, trust_checkpoints)
 from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint, last_complete_checkpoint,
                                       latest_checkpoint, load_checkpoint_file, resolve_resume)
+from skd_det.utils.data_faults import guard_data_loading
 from skd_det.utils.safe_load import download_checkpoint
 
 
@@ -53,6 +54,12 @@ def parse_args():
         metavar='N',
         help='stop when a loss or weight is NaN/inf, checked every N '
         'iterations (0: off; a CheckFiniteHook in the config wins)')
+    parser.add_argument(
+        '--skip-corrupt-images',
+        action='store_true',
+        help='log a warning naming a training image (or mmseg label map) that cannot be '
+        'read or decoded and train on another sample, instead of stopping with one line '
+        'naming it (tools/misc/check_dataset.py lists them all beforehand)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -146,6 +153,9 @@ def main():
     except InputError as e:
         sys.exit(f'error: --resume: {e}')
     try:
+        # a corrupt image met mid-run: one line naming it, or a logged skip (after the config
+        # dump, which keeps the config's own loaders)
+        guard_data_loading(runner, args.skip_corrupt_images)
         runner.train()
     except TrainingFault as e:
         last = last_complete_checkpoint(cfg.work_dir)
