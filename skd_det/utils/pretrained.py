@@ -75,11 +75,17 @@ def _hint(path: str) -> str:
     return f'run `{tool}` to write it' if tool else 'point init_cfg.checkpoint at its weights'
 
 
-def _load_state(path: str, cfg: dict) -> Dict[str, torch.Tensor]:
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+def _load_state(path: str, cfg: dict, where: str) -> Dict[str, torch.Tensor]:
+    """The file's state dict as mmengine's ``Pretrained`` init reads it."""
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # a damaged or foreign file: torch says why
+        first = str(e).splitlines()[0] if str(e) else ''
+        raise InputError(f'{where}: cannot be read ({type(e).__name__}: {first}; '
+                         f'{_hint(path)})') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
-        raise InputError(f'Pretrained checkpoint {path}: holds no state dict ({_hint(path)})')
+        raise InputError(f'{where}: holds no state dict ({_hint(path)})')
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     prefix = cfg.get('prefix')
     if prefix:  # mmengine's Pretrained(prefix=...): the entries under it, prefix removed
@@ -98,13 +104,7 @@ def check_pretrained(model: nn.Module) -> None:
         where = f'{name or type(module).__name__}.init_cfg: Pretrained checkpoint {path}'
         if not osp.isfile(path):
             raise InputError(f'{where}: no such file ({_hint(path)})')
-        try:
-            state = _load_state(path, cfg)
-        except InputError:
-            raise
-        except Exception as e:  # a damaged or foreign file: torch says why
-            raise InputError(f'{where}: cannot be read ({type(e).__name__}: '
-                             f'{str(e).splitlines()[0] if str(e) else ""}; {_hint(path)})')
+        state = _load_state(path, cfg, where)
         own = module.state_dict()
         missing = [k for k in own if k not in state]
         wrong = [k for k in own if k in state and state[k].shape != own[k].shape]

@@ -117,6 +117,11 @@ def test_check_pretrained_names_the_file_and_what_to_run(tmp_path):
     from mmseg.models.backbones import MobileNetV2 as SegMobileNetV2
     seg = tmp_path / 'seg.pth'
     torch.save(dict(state_dict=SegMobileNetV2().state_dict()), seg)
+    # a damaged file
+    damaged = tmp_path / 'damaged.pth'
+    damaged.write_bytes(b'not a checkpoint')
+    with pytest.raises(InputError, match=f'{damaged}: cannot be read'):
+        check_pretrained(MobileNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(damaged))))
     with pytest.raises(
             InputError,
             match='306 of its 312 entries missing, e.g. '

@@ -1,0 +1,6 @@
+# FRSKD on RetinaNet MobileNetV2-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2 images, from the
+# ImageNet MobileNetV2 (`python tools/misc/imagenet_weights.py`):
+# frskd_retinanet_r50_fpn_1x_voc0712.py with
+# configs/retinanet/retinanet_mobilenetv2_fpn_1x_voc0712.py's model as the student.
+_base_ = ['../retinanet/retinanet_mobilenetv2_fpn_1x_voc0712.py', './_base_/frskd_retinanet.py']
+model = dict(_base_.frskd, _delete_=True, student=_base_.model)

@@ -1,0 +1,8 @@
+# LGD on RetinaNet MobileNetV2-FPN, VOC07+12 -> VOC2007 test, 8 GPUs x 2 images, from the
+# ImageNet MobileNetV2 (`python tools/misc/imagenet_weights.py`):
+# lgd_retinanet_r50_fpn_1x_voc0712.py with
+# configs/retinanet/retinanet_mobilenetv2_fpn_1x_voc0712.py's model as the student.
+_base_ = ['../retinanet/retinanet_mobilenetv2_fpn_1x_voc0712.py', './_base_/lgd_retinanet.py']
+model = dict(_base_.lgd, _delete_=True, student=_base_.model)
+# authors: per-element gradient clipping at 1.0
+optim_wrapper = dict(clip_grad=dict(type='value', clip_value=1.0))
