@@ -70,8 +70,8 @@ def test_pretrained_init_cfg_loads_exactly_the_backbone(tmp_path):
 
 
 @pytest.mark.parametrize('arch, match', [
-    ('lite0', r'no such file \(write it with `python tools/misc/imagenet_weights.py`\)'),
-    ('lite2', 'no ImageNet weights of EfficientNet-Lite2 are available'),
+    ('lite0', r'no such file \(write it with `python tools/misc/imagenet_weights.py --lite 0`\)'),
+    ('lite3', 'no ImageNet weights of EfficientNet-Lite3 are available'),
 ])
 def test_missing_weights_name_the_file_and_the_tool(arch, match):
     backbone = EfficientNetLite(

