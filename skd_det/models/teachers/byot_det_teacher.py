@@ -1,5 +1,6 @@
 # Copyright (c) skd_det contributors.
 """BYOT exits for dense single-stage detectors (see byot_teacher.py)."""
+import inspect
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
@@ -37,6 +38,11 @@ class BYOTDetTeacher(BYOTTeacherBase):
     needed. The student's own losses are weighted by ``1 - alpha`` through
     ``student_loss_weight`` (train.py:226).
 
+    The student's neck must take ``end_level`` (FPN-like: FPN, PAFPN, ...);
+    a neck with one output per input and no extra levels (YOLOX's, RTMDet's
+    PAFPN) cannot give an exit the levels its head reads, and building
+    stops naming it.
+
     Exits (``exit_stages``) index the backbone outputs. Default: every
     output the student's neck reads but the deepest, i.e. stages 1, 2
     (C3, C4) of a RetinaNet/FCOS ResNet-FPN, whose pyramid starts at C3; the
@@ -73,6 +79,15 @@ class BYOTDetTeacher(BYOTTeacherBase):
             raise ValueError('BYOTDetTeacher builds its exit pyramids from the student\'s '
                              'neck config: the student needs a neck with an in_channels '
                              'list (FPN-like)')
+        neck_params = inspect.signature(type(student.neck).__init__).parameters
+        if 'end_level' not in neck_params and not any(p.kind == p.VAR_KEYWORD
+                                                      for p in neck_params.values()):
+            raise ValueError(f"BYOTDetTeacher cuts the student's neck at an exit's backbone "
+                             f'stage and lets extra stride-2 convs make the missing levels '
+                             f'(an FPN-like neck with end_level: FPN, PAFPN, ...); the '
+                             f"student's neck {type(student.neck).__name__} has no "
+                             f'end_level (one output per input), so an exit over fewer '
+                             f'stages cannot give its head the levels it reads')
         for what, overrides in (('neck', neck), ('head', head)):
             if overrides is not None and 'type' in overrides:
                 raise ValueError(f'teacher.{what} overrides the exit {what} '

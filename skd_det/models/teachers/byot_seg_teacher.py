@@ -101,16 +101,18 @@ class BYOTSegTeacher(BYOTTeacherBase):
         super().__init__(student_cfg, alpha, init_cfg)
         decode = student.decode_head
         if not isinstance(decode.in_index, int) or student.with_neck:
-            raise ValueError('BYOTSegTeacher needs a student without a neck whose decode '
-                             f'head reads one level (an int in_index), got in_index='
-                             f'{decode.in_index!r}' + (' and a neck' if student.with_neck else ''))
+            raise ValueError(
+                'BYOTSegTeacher needs a student without a neck whose decode '
+                f'head reads one level (an int in_index), got the student\'s '
+                f'{type(decode).__name__} with in_index={decode.in_index!r}' +
+                (f' and a neck {type(student.neck).__name__}' if student.with_neck else ''))
         with probing(student):
             feats = student.extract_feat(probe_input(student))
         deepest = decode.in_index % len(feats)
         self.deepest = deepest
         self.exit_stages = check_exit_stages(
-            exit_stages, range(deepest), f"the student's decode head reads level {deepest} of "
-            f'{len(feats)}')
+            exit_stages, range(deepest), f"the student's {type(decode).__name__} reads level "
+            f'{deepest} of the {len(feats)} {type(student.backbone).__name__} outputs')
 
         decode_cfg = student_cfg['decode_head']
         head_cfg = dict(

@@ -52,6 +52,9 @@ def check_exit_stages(exit_stages: Optional[Sequence[int]], allowed: Sequence[in
                       where: str) -> Tuple[int, ...]:
     """The exits as a tuple of distinct increasing stages among ``allowed``
     (all of them when None); ValueError naming the value otherwise."""
+    if not allowed:
+        raise ValueError(f'BYOT needs a stage shallower than the deepest classifier\'s input '
+                         f'for an exit; {where}, so there is none')
     if exit_stages is None:
         return tuple(allowed)
     stages = list(exit_stages) if isinstance(exit_stages, (list, tuple)) else None

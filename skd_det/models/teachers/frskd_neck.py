@@ -32,8 +32,32 @@ def select_levels(num_levels: int, in_indices: Optional[Sequence[int]], source: 
     return indices
 
 
-def build_neck(neck_cfg: dict, feats: Sequence[Tensor], indices: Sequence[int],
-               source: str) -> nn.Module:
+def halving_levels(feats: Sequence[Tensor], required: Sequence[int]) -> Optional[List[int]]:
+    """Indices into ``feats`` (all the student's levels) a BiFPN can read and that include
+    ``required``: one level per resolution (a required one, else the deepest of that
+    resolution), each at half the previous resolution; None if there are none."""
+    required = [r % len(feats) for r in required]
+    chosen: dict = {}
+    for i, f in enumerate(feats):
+        size = tuple(f.shape[-2:])
+        held = chosen.get(size)
+        if held is not None and held in required:
+            if i in required:
+                return None  # two required levels of one resolution
+            continue
+        chosen[size] = i
+    sizes = list(chosen)
+    if any((h2, w2) != (math.ceil(h / 2), math.ceil(w / 2))
+           for (h, w), (h2, w2) in zip(sizes, sizes[1:])):
+        return None
+    return list(chosen.values())
+
+
+def build_neck(neck_cfg: dict,
+               feats: Sequence[Tensor],
+               indices: Sequence[int],
+               source: str,
+               suggestion: Optional[Sequence[int]] = None) -> nn.Module:
     """Build the teacher BiFPN over ``feats`` (the selected student levels),
     filling ``in_channels`` and checking what a BiFPN needs: the given
     ``in_channels`` (if any) equal the student's widths, and every level
@@ -47,11 +71,13 @@ def build_neck(neck_cfg: dict, feats: Sequence[Tensor], indices: Sequence[int],
     sizes = [tuple(f.shape[-2:]) for f in feats]
     for (h, w), (h2, w2) in zip(sizes, sizes[1:]):
         if (h2, w2) != (math.ceil(h / 2), math.ceil(w / 2)):
-            raise ValueError(f'teacher: a BiFPN needs each level at half the resolution '
-                             f'of the previous one, but {source} at in_indices='
-                             f'{list(indices)} have sizes {sizes} on a {PROBE_SIZE}x'
-                             f'{PROBE_SIZE} image (dilated stages share a resolution): '
-                             'choose in_indices of distinct strides')
+            raise ValueError(
+                f'teacher: a BiFPN needs each level at half the resolution '
+                f'of the previous one, but {source} at in_indices='
+                f'{list(indices)} have sizes {sizes} on a {PROBE_SIZE}x'
+                f'{PROBE_SIZE} image: choose in_indices of halving '
+                'resolutions' +
+                (f', e.g. teacher.in_indices={tuple(suggestion)}' if suggestion else ''))
     cfg = dict(neck_cfg, in_channels=widths)
     return MODELS.build(cfg)
 

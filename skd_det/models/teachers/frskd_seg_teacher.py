@@ -14,7 +14,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 
 from ..distillers.base import BaseSelfTeacher, StudentOutputs
-from .frskd_neck import build_neck, check_head_input, head_inputs, select_levels
+from .frskd_neck import build_neck, check_head_input, halving_levels, head_inputs, select_levels
 from .utils import probe_input, probing, rebuild_like
 
 
@@ -43,7 +43,11 @@ class FRSKDSegTeacher(BaseSelfTeacher):
     (stride 8, the decode head's input), the low-level/high-level pairing of
     DeepLabv3+'s decoder. The decoder of FCN is single-scale, so there are
     no multi-level decoder features to tap. The auxiliary head is not
-    duplicated.
+    duplicated. A DeepLabV3+ head (``c1_in_channels``) also reads level 0 as
+    its low-level skip: the teacher's copy reads the BiFPN refinement of it
+    (``in_indices`` must start at 0). Where ``in_indices`` do not halve the
+    resolution level by level (the FCN configs' ``(0, 3)`` on an undilated
+    backbone: UPerNet, SegFormer), building stops with the levels that do.
 
     Args:
         student (nn.Module): The built student (filled in by the wrapper).
@@ -79,13 +83,17 @@ class FRSKDSegTeacher(BaseSelfTeacher):
         selected = [feats[i] for i in self.in_indices]
         neck_cfg = dict(type='BiFPN', out_channels=256, return_pre_activation=True)
         neck_cfg.update(neck or {})
-        self.neck = build_neck(neck_cfg, selected, self.in_indices, source)
+        head = student.decode_head
+        in_index = head.in_index
+        student_levels = list(in_index) if isinstance(in_index, (list, tuple)) else [in_index]
+        if getattr(head, 'c1_bottleneck', None) is not None:
+            student_levels = sorted({0, *student_levels})
+        self.neck = build_neck(neck_cfg, selected, self.in_indices, source,
+                               halving_levels(feats, student_levels))
         self.head_input = check_head_input(head_input, self.neck)
         with probing(self.neck):
             teacher_feats = self.neck(selected)
 
-        head = student.decode_head
-        in_index = head.in_index
         student_levels = list(in_index) if isinstance(in_index, (list, tuple)) else [in_index]
         missing = [i for i in student_levels if i not in self.in_indices]
         if missing:
@@ -98,6 +106,15 @@ class FRSKDSegTeacher(BaseSelfTeacher):
             overrides = dict(in_index=positions, in_channels=widths)
         else:
             overrides = dict(in_index=positions[0], in_channels=widths[0])
+        if getattr(head, 'c1_bottleneck', None) is not None:
+            # DeepLabV3+'s decoder also reads inputs[0], the stride-4 level,
+            # as its low-level skip (c1): the teacher's reads the BiFPN
+            # refinement of that level
+            if self.in_indices[0] != 0:
+                raise ValueError(f"teacher.in_indices={self.in_indices} must start at 0: the "
+                                 f"student's {type(head).__name__} reads level 0 as its "
+                                 'low-level skip (c1_in_channels)')
+            overrides['c1_in_channels'] = int(teacher_feats[0].shape[1])
         self.head = rebuild_like(head, student_cfg['decode_head'], **overrides)
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,

@@ -31,7 +31,7 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import broadcast
+from mmengine.dist import all_reduce, broadcast
 from mmengine.logging import print_log
 from mmengine.registry import MODELS
 from torch import Tensor
@@ -168,8 +168,9 @@ class PSKDTeacher(BaseSelfTeacher):
 
 @MODELS.register_module()
 class PSKDDetTeacher(PSKDTeacher):
-    """PS-KD for anchor-based dense detectors with a sigmoid classifier
-    (RetinaNet; AnchorHead API ``get_anchors``/``get_targets``)::
+    """PS-KD for anchor-based dense detectors with a sigmoid focal-loss
+    classifier on one-hot labels (RetinaNet, ATSS; AnchorHead's or ATSSHead's
+    ``get_anchors``/``get_targets``)::
 
         y      = one-hot labels of the head's own target assignment
                  (M, C), background anchors all zero   (M anchors, all levels)
@@ -189,14 +190,35 @@ class PSKDDetTeacher(PSKDTeacher):
     distill_pairs = ('loss_cls', )
     replaced_losses = {'loss_cls': 'loss_cls'}
 
+    #: ``get_targets`` of these classes (by ``__qualname__``): where its
+    #: labels and label weights are in the returned tuple, and whether the
+    #: head averages ``avg_factor`` over ranks and clamps it at 1 (ATSS)
+    _TARGETS = {
+        'AnchorHead.get_targets': (0, 1, False),
+        'ATSSHead.get_targets': (1, 2, True),
+    }
+
     def __init__(self, student: nn.Module, student_cfg: dict, **kwargs) -> None:
         head = getattr(student, 'bbox_head', None)
         if not (hasattr(head, 'get_anchors') and hasattr(head, 'get_targets')
                 and getattr(head, 'use_sigmoid_cls', False)):
             raise ValueError("PSKDDetTeacher mixes the targets of an anchor-based dense "
-                             "head with a sigmoid classifier (RetinaNet); the student's "
+                             "head with a sigmoid classifier (RetinaNet, ATSS); the student's "
                              f'bbox_head {type(head).__name__} is not one')
+        loss = getattr(head, 'loss_cls', None)
+        if type(loss).__name__ != 'FocalLoss':
+            raise ValueError("PSKDDetTeacher replaces a classification loss that is a sigmoid "
+                             "FocalLoss on one-hot labels (RetinaNet, ATSS); the student's "
+                             f'bbox_head {type(head).__name__} has loss_cls '
+                             f'{type(loss).__name__}')
+        get_targets = getattr(type(head).get_targets, '__qualname__', '')
+        if get_targets not in self._TARGETS:
+            raise ValueError("PSKDDetTeacher mixes the targets of AnchorHead's or ATSSHead's "
+                             "get_targets (RetinaNet, ATSS); the student's bbox_head "
+                             f'{type(head).__name__} assigns its targets with its own '
+                             f'{get_targets or "get_targets"}')
         super().__init__(student, student_cfg, **kwargs)
+        self._labels_at, self._weights_at, self._mean_avg_factor = self._TARGETS[get_targets]
 
     def loss_and_targets(self, student: nn.Module, inputs: Tensor, data_samples: list,
                          student_outs: StudentOutputs) -> Tuple[Dict[str, Any], Dict[str, dict]]:
@@ -216,8 +238,14 @@ class PSKDDetTeacher(PSKDTeacher):
             # avg_factor; per level (N, anchors of the level)
             targets = head.get_targets(anchors, valid_flags, gt_instances, img_metas,
                                        gt_instances_ignore)
-            labels = torch.cat([t.reshape(-1) for t in targets[0]])
-            weights = torch.cat([t.reshape(-1) for t in targets[1]])
+            labels = torch.cat([t.reshape(-1) for t in targets[self._labels_at]])
+            weights = torch.cat([t.reshape(-1) for t in targets[self._weights_at]])
+            avg_factor = targets[-1]
+            if self._mean_avg_factor:
+                # as ATSSHead.loss_by_feat: mean over ranks, at least 1
+                avg_factor = torch.tensor(avg_factor, dtype=torch.float, device=labels.device)
+                all_reduce(avg_factor, op='mean')  # in place; nothing on one process
+                avg_factor = max(avg_factor.item(), 1.0)
             if alpha > 0:
                 snap = self.snapshot
                 prev = snap.bbox_head(snap.extract_feat(inputs))[0]
@@ -233,7 +261,7 @@ class PSKDDetTeacher(PSKDTeacher):
                 pred=flatten_cls(cls_scores, num_classes),
                 target=target,
                 weight=weights,
-                avg_factor=targets[-1]))
+                avg_factor=avg_factor))
 
 
 @MODELS.register_module()
