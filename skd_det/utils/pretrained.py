@@ -70,22 +70,23 @@ def pretrained_inits(model: nn.Module) -> List[Tuple[str, nn.Module, dict]]:
 
 
 def _hint(path: str) -> str:
+    """What to run for a file of the cache's tool folders, else what to do."""
     rel = osp.relpath(osp.abspath(path), osp.abspath(CACHE))
     tool = _TOOLS.get(rel.split(os.sep)[0]) if not rel.startswith('..') else None
     return f'run `{tool}` to write it' if tool else 'point init_cfg.checkpoint at its weights'
 
 
-def _load_state(path: str, cfg: dict, where: str) -> Dict[str, torch.Tensor]:
+def _load_state(path: str, cfg: dict, where: str, hint: str) -> Dict[str, torch.Tensor]:
     """The file's state dict as mmengine's ``Pretrained`` init reads it."""
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # a damaged or foreign file: torch says why
         first = str(e).splitlines()[0] if str(e) else ''
         raise InputError(f'{where}: cannot be read ({type(e).__name__}: {first}; '
-                         f'{_hint(path)})') from None
+                         f'{hint})') from None
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
-        raise InputError(f'{where}: holds no state dict ({_hint(path)})')
+        raise InputError(f'{where}: holds no state dict ({hint})')
     state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
     prefix = cfg.get('prefix')
     if prefix:  # mmengine's Pretrained(prefix=...): the entries under it, prefix removed
@@ -102,18 +103,21 @@ def check_pretrained(model: nn.Module) -> None:
     for name, module, cfg in pretrained_inits(model):
         path = osp.expanduser(str(cfg['checkpoint']))
         where = f'{name or type(module).__name__}.init_cfg: Pretrained checkpoint {path}'
+        # a module that knows where its weights come from says so (EfficientNetLite: which
+        # variants have ImageNet weights), else the cache folder names the tool
+        hint = getattr(module, 'weights_hint', None) or _hint(path)
         if not osp.isfile(path):
-            raise InputError(f'{where}: no such file ({_hint(path)})')
-        state = _load_state(path, cfg, where)
+            raise InputError(f'{where}: no such file ({hint})')
+        state = _load_state(path, cfg, where, hint)
         own = module.state_dict()
         missing = [k for k in own if k not in state]
         wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
         if missing:
             raise InputError(f'{where}: does not fit {type(module).__name__}: {len(missing)} of '
                              f'its {len(own)} entries missing, e.g. {missing[0]} (the file has '
-                             f'e.g. {next(iter(state), "nothing")}; {_hint(path)})')
+                             f'e.g. {next(iter(state), "nothing")}; {hint})')
         if wrong:
             k = wrong[0]
             raise InputError(f'{where}: does not fit {type(module).__name__}: {len(wrong)} '
                              f'entries of another shape, e.g. {k} {tuple(state[k].shape)} '
-                             f'(the module has {tuple(own[k].shape)}; {_hint(path)})')
+                             f'(the module has {tuple(own[k].shape)}; {hint})')

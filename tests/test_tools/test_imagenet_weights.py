@@ -102,6 +102,14 @@ def test_check_pretrained_names_the_file_and_what_to_run(tmp_path):
         check_pretrained(torch.nn.ModuleDict(dict(backbone=backbone)))
     assert str(info.value).startswith(f'backbone.init_cfg: Pretrained checkpoint {cached}: '
                                       'no such file')
+    # a lite variant without ImageNet weights: the backbone's own word on it
+    from skd_det.models.backbones import EfficientNetLite
+    lite3 = EfficientNetLite('lite3', init_cfg=dict(type='Pretrained', checkpoint=cached))
+    with pytest.raises(
+            InputError,
+            match=r'no such file \(no ImageNet weights of '
+            'EfficientNet-Lite3 are available'):
+        check_pretrained(lite3)
     # a file of another network (a ResNet's keys): the first missing entry, one line
     from mmdet.models.backbones import ResNet
     other = tmp_path / 'r18.pth'
