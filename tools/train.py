@@ -15,6 +15,7 @@ from skd_det.utils import (InputError, add_trust_checkpoint_argument, check_data
 from skd_det.utils.checkpoint import (TrainingFault, check_checkpoint, last_complete_checkpoint,
                                       latest_checkpoint, load_checkpoint_file, resolve_resume)
 from skd_det.utils.data_faults import guard_data_loading
+from skd_det.utils.pretrained import check_pretrained
 from skd_det.utils.safe_load import download_checkpoint
 
 
@@ -145,6 +146,9 @@ def main():
         sys.exit(f'error: {e}')
     try:
         runner = Runner.from_cfg(cfg)  # builds a frozen teacher: its checkpoint may be refused
+        # a missing or ill-fitting Pretrained file, before training (mmengine would stop on a
+        # missing one with a traceback and only warn about one that does not fit)
+        check_pretrained(runner.model)
     except InputError as e:
         sys.exit(f'error: {e}')
     try:

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from .config import InputError
+from .safe_load import UnsafeCheckpointError, load_checkpoint
 
 __all__ = ['CACHE', 'check_pretrained', 'convert_by_order', 'pretrained_inits']
 
@@ -79,7 +80,9 @@ def _hint(path: str) -> str:
 def _load_state(path: str, cfg: dict, where: str, hint: str) -> Dict[str, torch.Tensor]:
     """The file's state dict as mmengine's ``Pretrained`` init reads it."""
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+        ckpt = load_checkpoint(path)  # as mmengine's Pretrained init will: without running code
+    except UnsafeCheckpointError:
+        raise
     except Exception as e:  # a damaged or foreign file: torch says why
         first = str(e).splitlines()[0] if str(e) else ''
         raise InputError(f'{where}: cannot be read ({type(e).__name__}: {first}; '
