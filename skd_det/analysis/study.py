@@ -191,6 +191,17 @@ def variant_config(study: Config, variant: str) -> str:
     return config if osp.isabs(config) else osp.normpath(osp.join(study.study_dir, config))
 
 
+def _check_teacher_checkpoint(cfg: Config, variant: str) -> None:
+    """A teacher checkpoint given as a local file must exist: said once, before any run
+    trains, rather than by every run when it builds its model."""
+    teacher = (cfg.get('model') or {}).get('teacher')
+    path = teacher.get('checkpoint') if isinstance(teacher, dict) else None
+    if isinstance(path, str) and '://' not in path and not osp.isfile(path):
+        raise InputError(f'variant {variant!r}: model.teacher.checkpoint {path} does not exist '
+                         f'(a relative path is read from {os.getcwd()}); train the teacher '
+                         'first')
+
+
 def plan_runs(study: Config, runs_dir: str) -> List[Run]:
     """Every (variant, seed), its full config written to ``config.py``; a variant whose
     config is missing or whose options are not in it gets the error on all of its runs."""
@@ -209,6 +220,7 @@ def plan_runs(study: Config, runs_dir: str) -> List[Run]:
                 osp.splitext(osp.basename(config))[0] + '_' + _key(cfg.pretty_text, *data_key))
             test_cfg = load_config(config, cfg_options=copy.deepcopy({**options, **test_options}))
             test_tag = '_' + _key(test_cfg.pretty_text) if test_options else ''
+            _check_teacher_checkpoint(cfg, variant)
             error = None
         except InputError as e:
             cfg, folder, error = None, osp.join(runs_dir, 'not_run', variant), str(e)

@@ -302,6 +302,25 @@ def test_options_with_delete_serve_training_and_test_configs(tmp_path):
             assert "checkpoint='weights.pth'" in text and '_delete_' not in text
 
 
+def test_missing_teacher_checkpoint_is_named_before_any_run(tmp_path):
+    """A variant whose frozen teacher's checkpoint file is missing gets one error naming the
+    file on each of its runs at planning; the other variants plan as usual."""
+    kd = osp.join(REPO, 'configs/kd/kd_retinanet_mobilenetv2_fpn_cpu_voc0712.py')
+    missing = str(tmp_path / 'teacher.pth')
+    study = studies.load_study(
+        _write_study(
+            tmp_path / 'a.py',
+            variants=dict(
+                base=dict(config=RETINANET),
+                kd=dict(config=kd, cfg_options={'model.teacher.checkpoint': missing}))))
+    runs = {(r.variant, r.seed): r for r in studies.plan_runs(study, str(tmp_path / 'runs'))}
+    assert runs[('base', 0)].error is None
+    for seed in (0, 1):
+        assert runs[('kd', seed)].error.startswith(
+            f"variant 'kd': model.teacher.checkpoint {missing} does not exist")
+        assert runs[('kd', seed)].config is None  # nothing to train
+
+
 def test_a_run_claimed_by_another_runner_is_skipped(tmp_path):
     """Two runners on one study: a run whose ``running.json`` names a live process (or
     another host) is skipped and reported as not run; a lock left by a process that is gone

@@ -231,6 +231,12 @@ class FrozenTeacher(FrozenDetectorPart):
         def shapes(ts):
             return [tuple(t.shape) for t in ts]
 
+        s_classes = student.bbox_head.num_classes
+        t_classes = getattr(self.model.bbox_head, 'num_classes', s_classes)
+        if s_classes != t_classes:
+            raise ValueError(f'FrozenTeacher: the teacher predicts {t_classes} classes, the '
+                             f'student {s_classes}: distill from a teacher trained on the '
+                             "student's classes (teacher.config's num_classes)")
         if shapes(s_feats) != shapes(t_feats) or shapes(s_cls) != shapes(t_cls):
             raise ValueError('FrozenTeacher: student and teacher must give the same '
                              'feature and class-score shapes; on a probe image the student '
