@@ -8,15 +8,15 @@ function: ``skd_det.models`` keeps importing without either of them."""
 from ._checkpoints import malicious_checkpoint, malicious_results, serve_folder
 from ._export import (assert_same_predictions, export_student, exported_paths, model_predictions,
                       plain_predictions, student_weights)
-from ._models import (REPO, build_det, build_model, build_seg, det_batch, det_student_outputs,
-                      get_config, plain_student, seg_batch)
+from ._models import (FAST_CONFIGS, REPO, build_det, build_model, build_seg, det_batch,
+                      det_student_outputs, get_config, plain_student, seg_batch)
 from ._runner import toy_runner
 from ._tools import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, load_tool, run_tool, scalars, train
 
 __all__ = [
-    'REPO', 'get_config', 'build_model', 'build_det', 'build_seg', 'det_batch', 'seg_batch',
-    'plain_student', 'det_student_outputs', 'toy_runner', 'run_tool', 'load_tool', 'train',
-    'scalars', 'NO_VAL', 'LOG_EVERY_ITER', 'VOC_VAL_AS_TRAIN', 'export_student', 'exported_paths',
-    'student_weights', 'plain_predictions', 'model_predictions', 'assert_same_predictions',
-    'malicious_checkpoint', 'malicious_results', 'serve_folder'
+    'REPO', 'FAST_CONFIGS', 'get_config', 'build_model', 'build_det', 'build_seg', 'det_batch',
+    'seg_batch', 'plain_student', 'det_student_outputs', 'toy_runner', 'run_tool', 'load_tool',
+    'train', 'scalars', 'NO_VAL', 'LOG_EVERY_ITER', 'VOC_VAL_AS_TRAIN', 'export_student',
+    'exported_paths', 'student_weights', 'plain_predictions', 'model_predictions',
+    'assert_same_predictions', 'malicious_checkpoint', 'malicious_results', 'serve_folder'
 ]

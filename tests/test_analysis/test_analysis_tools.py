@@ -119,6 +119,7 @@ def test_analyze_detection(det_results, synthetic_voc, tmp_path, run_tool):
     assert '| aeroplane' in (out / 'report.md').read_text()
 
 
+@pytest.mark.slow
 def test_analyze_coco_per_class(tmp_path):
     """COCO configs get pycocotools' per-class AP (AP@[.5:.95] and AP50)."""
     from skd_det.analysis.results import analyze

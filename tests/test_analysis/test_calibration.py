@@ -108,6 +108,7 @@ def test_seg_calibration_metric(tmp_path):
     assert (tmp_path / 'reliability_diagram.png').stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_metrics_in_root_registry_and_no_task_import():
     import subprocess
     import sys

@@ -269,6 +269,7 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
         assert 100 * metrics['pascal_voc/mAP'] == pytest.approx(value[(v, s)])
 
 
+@pytest.mark.slow
 def test_test_cfg_options_keep_the_training_key(tmp_path):
     plain = studies.plan_runs(
         studies.load_study(_write_study(tmp_path / 'a.py')), str(tmp_path / 'runs'))

@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from skd_det.testing import REPO
+from skd_det.testing import FAST_CONFIGS, REPO
 from skd_det.utils import set_data_root, task_of
 from skd_det.utils.config import iter_datasets
 
@@ -98,13 +98,9 @@ def test_configs_found():
     } <= names
 
 
-# `make test-fast` keeps one detection and one segmentation config (the model families are
-# built by tests/test_models); `make test` runs them all
-FAST = ('retinanet/retinanet_r18_fpn_cpu_voc0712.py', 'fcn/fcn_r18-d8_cpu_cityscapes.py')
-
-
 @pytest.mark.parametrize(
-    'path', [p if p.endswith(FAST) else pytest.param(p, marks=pytest.mark.slow) for p in CONFIGS],
+    'path',
+    [p if p.endswith(FAST_CONFIGS) else pytest.param(p, marks=pytest.mark.slow) for p in CONFIGS],
     ids=lambda p: osp.relpath(p, REPO))
 def test_config_trains_one_step_on_synthetic_data(path, request):
     cfg = Config.fromfile(path)

@@ -61,6 +61,9 @@ def _shapes(module):
 
 
 LEAVES = _fragment_leaves()
+# `make test-fast` checks one detection and one segmentation leaf (the same fragment code)
+FAST_LEAVES = ('configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py',
+               'configs/frskd/frskd_fcn_r18-d8_cpu_cityscapes.py')
 
 
 def test_fragment_leaves_found():
@@ -71,7 +74,12 @@ def test_fragment_leaves_found():
     } <= names
 
 
-@pytest.mark.parametrize('leaf,student', LEAVES, ids=[osp.relpath(p, REPO) for p, _ in LEAVES])
+@pytest.mark.parametrize(
+    'leaf,student', [
+        pytest.param(*pair, marks=() if pair[0].endswith(FAST_LEAVES) else pytest.mark.slow)
+        for pair in LEAVES
+    ],
+    ids=[osp.relpath(p, REPO) for p, _ in LEAVES])
 def test_leaf_wraps_exactly_its_student_config(leaf, student):
     wrapper = _build(_load(leaf))
     plain = _build(_load(student))
@@ -83,6 +91,7 @@ def test_leaf_wraps_exactly_its_student_config(leaf, student):
         assert torch.equal(wrapper.data_preprocessor.state_dict()[k], v), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('leaf,top_level', [
     ('configs/frskd/frskd_retinanet_r18_fpn_cpu_voc0712.py',
      dict(type='DetDataPreprocessor', mean=[0., 0., 0.], std=[1., 1., 1.], pad_size_divisor=7)),

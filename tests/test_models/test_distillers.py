@@ -332,6 +332,7 @@ def test_dilated_levels_are_rejected_with_strides():
 # ------------------------------------------------------------------------ import split
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('entry,blocked', [('skd_det.det', 'mmseg'), ('skd_det.seg', 'mmdet')])
 def test_plugin_entry_works_without_the_other_task(entry, blocked):
     code = (f'import sys; sys.modules[{blocked!r}] = None\n'

@@ -165,7 +165,10 @@ def test_scaling_table_d0_d7_follows_the_compound_rules():
     assert widths == sorted(widths) and widths[:7] == [64, 88, 112, 160, 224, 288, 384]
 
 
-@pytest.mark.parametrize('phi', [0, 1, 2])
+# D1, D2: D0's modules at other widths and depths (`make test` only)
+@pytest.mark.parametrize(
+    'phi', [0, pytest.param(1, marks=pytest.mark.slow),
+            pytest.param(2, marks=pytest.mark.slow)])
 def test_d0_d2_levels_params_and_flops_match_the_official_models(phi):
     cfg = _cfg(f'efficientdet_d{phi}_coco.py')
     row = efficientdet_scaling(phi)

@@ -159,6 +159,7 @@ def test_fgfi_adapter_maps_widths_and_is_linear_on_request():
         assert (adapter[0].in_channels, adapter[0].out_channels) == (64, 32)
 
 
+@pytest.mark.slow
 def test_fgfi_bad_input(tmp_path):
     for psi in (0, 1.5, -0.1, 'half', True):
         with pytest.raises(ValueError, match=r'teacher.psi must be a number in \(0, 1\], got'):

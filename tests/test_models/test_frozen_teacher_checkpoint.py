@@ -30,6 +30,7 @@ def _assert_same_weights(model, reference):
         assert torch.equal(a, b), k
 
 
+@pytest.mark.slow
 def test_frozen_teacher_loads_a_checkpoint_url(teacher_file):
     """teacher.checkpoint may be a URL (mmdet's LD configs give their teacher_ckpt so),
     downloaded as mmengine does, here from a local HTTP server; a model-zoo name
@@ -43,6 +44,7 @@ def test_frozen_teacher_loads_a_checkpoint_url(teacher_file):
             _assert_same_weights(loaded.teacher.model, reference)
 
 
+@pytest.mark.slow
 def test_url_whose_file_does_not_match_its_hash_is_not_used(teacher_file, tmp_path):
     """A download that does not match the SHA-256 prefix of its model-zoo name is refused
     and not kept; a cached file altered after its download is refused too."""
@@ -68,6 +70,7 @@ def test_url_whose_file_does_not_match_its_hash_is_not_used(teacher_file, tmp_pa
             build_det(get_config(KD_CFG, checkpoint=good).model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('served', [False, True], ids=['file', 'url'])
 def test_malicious_teacher_checkpoint_is_refused(teacher_file, tmp_path, served):
     """A teacher checkpoint whose pickle runs a command: refused with the global named,

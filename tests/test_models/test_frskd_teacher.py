@@ -91,6 +91,7 @@ def test_num_pos_needs_an_anchor_head():
     assert build_det(cfg.model).teacher.kd_avg_factor == 'mean'
 
 
+@pytest.mark.slow
 def test_head_input_and_loss_weight():
     """By default (the authors' classifier, bifpnc.py:32) the head reads the
     ReLU'd BiFPN outputs; head_input='pre_activation' feeds it the BN

@@ -395,6 +395,7 @@ def test_mixed_precision_step(model):
     assert all(torch.isfinite(v).all() for v in flat(losses).values())
 
 
+@pytest.mark.slow
 def test_build_errors():
     with pytest.raises(
             ValueError,

@@ -190,7 +190,14 @@ CASES = [('det', m, s) for m in DET_METHODS for s in DET_STUDENTS] + \
 CASES += [case + ('followed', ) for case in FOLLOWED]
 
 
-@pytest.mark.parametrize('case', CASES, ids=['-'.join(c) for c in CASES])
+# `make test-fast` builds and steps every student family under FRSKD (its followed suggestions
+# included; the other methods' cells: `make test`)
+@pytest.mark.parametrize(
+    'case', [
+        c if c[1] == 'frskd' else pytest.param(c, marks=pytest.mark.slow)
+        for c in CASES
+    ],
+    ids=['-'.join(c) for c in CASES])
 def test_student_family(case):
     task, method, student = case[:3]
     teacher = FOLLOWED[case[:3]] if len(case) > 3 else {}

@@ -199,6 +199,7 @@ def _check(load_tool, capsys, config, data_root):
     return status, dict(line.split(': ', 1) for line in lines), out
 
 
+@pytest.mark.slow
 def test_check_dataset_voc(synthetic_voc, tmp_path, load_tool, capsys):
     status, broken, out = _check(load_tool, capsys, DET_CFG, synthetic_voc)
     # VOC07 + VOC12 trainval (train) and VOC07 test (val and test, read once): 8 + 8 + 2
@@ -218,6 +219,7 @@ def test_check_dataset_voc(synthetic_voc, tmp_path, load_tool, capsys):
     assert broken[xmls[0]].startswith('annotation cannot be parsed (ParseError: ')
 
 
+@pytest.mark.slow
 def test_check_dataset_coco_and_seg(synthetic_coco, synthetic_cityscapes, tmp_path, load_tool,
                                     capsys):
     coco = str(tmp_path / 'coco')

@@ -101,8 +101,10 @@ def test_test_tool_evaluates_the_checkpoint(task, request, synthetic_voc, synthe
     assert out.is_file()
 
 
-# `make test-fast` keeps the segmentation export: one export parity without the longer det run
-@pytest.fixture(scope='module', params=[pytest.param('det', marks=pytest.mark.slow), 'seg'])
+# trains through the tools: `make test` only (the exports' parity in-process stays in
+# test-fast, tests/test_models)
+@pytest.fixture(
+    scope='module', params=[pytest.param(t, marks=pytest.mark.slow) for t in ('det', 'seg')])
 def exported(request, synthetic_voc, synthetic_cityscapes, tmp_path_factory, export_parity):
     """A training run exported, and what plain mmdet/mmseg predict with the export (a fresh
     process that never imports skd_det)."""

@@ -84,6 +84,7 @@ def test_train_load_from_url_checked_against_its_hash(synthetic_voc, tmp_path, m
     assert not list((tmp_path / 'torch_home').rglob('*.pth'))
 
 
+@pytest.mark.slow
 def test_export_student_and_its_trust_opt_in(evil, tmp_path, load_tool):
     """Refused by default; ``--trust-checkpoint`` loads a legacy file in full (here one
     that holds a harmless class outside the allow-list)."""

@@ -16,7 +16,8 @@ EFFICIENTDET_PRETRAINED = osp.join(
 TINY = [
     '--num-classes', '6', '--images', '4', '--epochs', '1', '--img-size', '64', '--batch-size', '2'
 ]
-pytestmark = pytest.mark.usefixtures('one_thread')
+# study set-up through the tools, not a model build: `make test` only
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('one_thread')]
 
 
 @pytest.mark.slow

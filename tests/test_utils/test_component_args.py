@@ -8,6 +8,7 @@ import pytest
 import torch.nn as nn
 from mmengine.config import Config
 
+from skd_det.testing import FAST_CONFIGS
 from skd_det.utils import InputError, load_config
 from skd_det.utils.component_args import accepted_args, check_component_args
 
@@ -103,6 +104,9 @@ def test_layer_cfgs_and_builder_keys_are_not_flagged():
     check_component_args(cfg)
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
+@pytest.mark.parametrize(
+    'path',
+    [p if p.endswith(FAST_CONFIGS) else pytest.param(p, marks=pytest.mark.slow) for p in CONFIGS],
+    ids=lambda p: osp.relpath(p, REPO))
 def test_no_false_alarm_on_shipped_configs(path):
     check_component_args(Config.fromfile(path))
