@@ -31,6 +31,14 @@ variants = dict(
     _delete_=True,  # config paths are relative to this file
     retinanet_mobilenetv2_12e=dict(
         config='../../retinanet/retinanet_mobilenetv2_fpn_cpu_voc0712.py', cfg_options=EPOCHS_12),
+    kd_qfl=dict(config=KD, cfg_options={
+        **EPOCHS_12, 'model.teacher.checkpoint': STRONG
+    }),
+    fgfi=dict(
+        config='../../fgfi/fgfi_retinanet_mobilenetv2_fpn_cpu_voc0712.py',
+        cfg_options={
+            **EPOCHS_12, 'model.teacher.checkpoint': STRONG
+        }),
     kd_sigmoid_w100=dict(
         config=KD,
         cfg_options={
@@ -40,14 +48,6 @@ variants = dict(
             'mean',
             'model.distill_losses.loss_kd':
             dict(_delete_=True, type='SigmoidKDLoss', temperature=1.0, loss_weight=100.0)
-        }),
-    kd_qfl=dict(config=KD, cfg_options={
-        **EPOCHS_12, 'model.teacher.checkpoint': STRONG
-    }),
-    fgfi=dict(
-        config='../../fgfi/fgfi_retinanet_mobilenetv2_fpn_cpu_voc0712.py',
-        cfg_options={
-            **EPOCHS_12, 'model.teacher.checkpoint': STRONG
         }),
     peer_kd_qfl=dict(config=KD, cfg_options={
         **EPOCHS_12, 'model.teacher.checkpoint': PEER
