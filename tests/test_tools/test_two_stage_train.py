@@ -12,10 +12,11 @@ from mmengine.config import Config
 from skd_det.testing import LOG_EVERY_ITER, NO_VAL, VOC_VAL_AS_TRAIN, scalars, train
 
 ENV = dict(OMP_NUM_THREADS='1')
-# 2 short epochs on the val images of VOC2007 + VOC2012 (4 images), batch 2: 4 iterations;
-# random-init scores are tiny, so keep every box to compare non-empty predictions
+# one short epoch on the val images of VOC2007 + VOC2012 (4 images), batch 2: 2 iterations (a
+# second epoch logged the same keys); random-init scores are tiny, so keep every box to compare
+# non-empty predictions
 OPTS = [
-    'train_cfg.max_epochs=2', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+    'train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'model.student.test_cfg.rcnn.score_thr=0.0'
 ] + VOC_VAL_AS_TRAIN + NO_VAL + LOG_EVERY_ITER
 # config, the distillation loss keys, whether the exported student is plain mmdet
@@ -45,7 +46,7 @@ def run(request, synthetic_voc, tmp_path_factory):
 def test_train_logs_student_teacher_and_distill_losses(run):
     family, work_dir = run
     records = scalars(work_dir)
-    assert sorted(records) == [1, 2, 3, 4]
+    assert sorted(records) == [1, 2]
     for record in records.values():
         for key in [
                 'loss_rpn_cls', 'loss_cls', 'teacher.loss_rpn_cls', 'teacher.loss_cls',
@@ -59,7 +60,7 @@ def test_train_logs_student_teacher_and_distill_losses(run):
 def test_test_tool_and_export_predict_like_the_wrapper(run, synthetic_voc, tmp_path, run_tool,
                                                        export_parity):
     family, work_dir = run
-    ckpt = str(work_dir / 'epoch_2.pth')
+    ckpt = str(work_dir / 'epoch_1.pth')
     (config, ) = glob(osp.join(str(work_dir), f'{family}_*.py'))  # the run's, options included
     result = run_tool([
         'tools/test.py', config, ckpt, '--work-dir',

@@ -39,6 +39,9 @@ variants = dict(
         cfg_options={
             **EPOCHS_12, 'model.teacher.checkpoint': STRONG
         }),
+    peer_kd_qfl=dict(config=KD, cfg_options={
+        **EPOCHS_12, 'model.teacher.checkpoint': PEER
+    }),
     kd_sigmoid_w100=dict(
         config=KD,
         cfg_options={
@@ -48,7 +51,4 @@ variants = dict(
             'mean',
             'model.distill_losses.loss_kd':
             dict(_delete_=True, type='SigmoidKDLoss', temperature=1.0, loss_weight=100.0)
-        }),
-    peer_kd_qfl=dict(config=KD, cfg_options={
-        **EPOCHS_12, 'model.teacher.checkpoint': PEER
-    }))
+        }))
