@@ -28,19 +28,27 @@ LOG_EVERY_ITER = ['default_hooks.logger.interval=1', 'log_processor.window_size=
 ONE_THREAD = dict(OMP_NUM_THREADS='1')
 
 
-def run_tool(args, env=None, timeout=900, cwd=REPO, unset=()):
+def run_tool(args, env=None, timeout=900, cwd=REPO, unset=(), fresh=False):
     """``python *args`` (a repository script and its arguments) with this interpreter in
-    ``cwd``, ``env`` added to the environment and the ``unset`` variables removed; a
-    ``subprocess.CompletedProcess`` with the text of stdout and stderr.
+    ``cwd``, ``env`` added to the environment (one OpenMP thread unless it or the environment
+    says otherwise) and the ``unset`` variables removed; a ``subprocess.CompletedProcess`` with
+    the text of stdout and stderr.
 
-    A script (``args[0]`` a ``.py`` file) runs in a fork of this process, as a fresh
-    interpreter would run it (``__main__``, its own ``sys.argv``, environment, working
-    directory, streams and exit status) but without paying the imports again (seconds per
-    call, three dozen trainings in the suite; the study runner forks its runs the same way).
-    ``-m``/``-c`` and anything else run in a fresh interpreter."""
+    A script (``args[0]`` a ``.py`` file) run on one thread (``OMP_NUM_THREADS=1``) runs in a
+    fork of this process, as a fresh interpreter would run it (``__main__``, its own
+    ``sys.argv``, environment, working directory, streams and exit status) but without paying
+    the imports again (seconds per call, three dozen trainings in the suite; the study runner
+    forks its runs the same way). On more threads it could not: a fork of a process whose
+    OpenMP (libgomp) pool has run keeps no pool threads, and the child's first parallel
+    region waits for them forever (torch's DataLoader workers take one thread for the same
+    reason). ``fresh=True`` (a script that must not find this process's modules imported, e.g.
+    one that checks skd_det is not), ``-m``/``-c`` and anything else run in a fresh
+    interpreter."""
     full_env = {k: v for k, v in os.environ.items() if k not in unset}
+    full_env.setdefault('OMP_NUM_THREADS', '1')  # see ONE_THREAD
     full_env.update(PYTHONUNBUFFERED='1', **(env or {}))
-    if args and str(args[0]).endswith('.py') and hasattr(os, 'fork'):
+    script = bool(args) and str(args[0]).endswith('.py')
+    if script and not fresh and full_env.get('OMP_NUM_THREADS') == '1' and hasattr(os, 'fork'):
         return _run_forked([str(a) for a in args], full_env, timeout, cwd)
     return subprocess.run(
         [sys.executable] + list(args),
@@ -126,7 +134,7 @@ def _print_warning(message, category, filename, lineno, file=None, line=None):
 def _fresh_state(env):
     """What a fresh interpreter would not have inherited from the tests run so far: pytest's
     warning recording and log handlers, mmengine's global instances (loggers bound to the
-    captured streams, message hubs, the default scope), the thread count."""
+    captured streams, message hubs, the default scope); one thread."""
     import logging
 
     import torch
@@ -139,9 +147,7 @@ def _fresh_state(env):
         cls = stack.pop()
         cls._instance_dict.clear()
         stack.extend(cls.__subclasses__())
-    threads = env.get('OMP_NUM_THREADS')
-    if threads:
-        torch.set_num_threads(int(threads))
+    torch.set_num_threads(1)  # run_tool forks only one-thread runs
 
 
 def load_tool(path):

@@ -53,9 +53,11 @@ def _map(stdout):
 def test_plain_evaluation_reports_the_wrappers_map(exported, run_tool):
     out = exported['out']
     export = [exported['exported_cfg'], exported['exported_ckpt']]
+    # a fresh interpreter: the tool checks that skd_det is never imported
     plain = run_tool(['tools/misc/test_exported.py', *export, '--work-dir',
                       str(out / 'plain')],
-                     env=ONE_THREAD)
+                     env=ONE_THREAD,
+                     fresh=True)
     assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
     assert 'skd_det not imported' in plain.stdout
     wrapper = [str(exported['config']), str(exported['checkpoint'])]
@@ -70,6 +72,6 @@ def test_refuses_an_export_that_needs_skd_det(exported, run_tool, tmp_path):
         f"_base_ = {json.dumps(exported['exported_cfg'])}\n"
         "custom_imports = dict(imports=['skd_det.det'], allow_failed_imports=False)\n")
     args = ['tools/misc/test_exported.py', str(config), exported['exported_ckpt']]
-    result = run_tool(args, env=ONE_THREAD)
+    result = run_tool(args, env=ONE_THREAD, fresh=True)
     assert result.returncode != 0
     assert "custom_imports=['skd_det.det'] needs skd_det" in result.stderr

@@ -66,3 +66,15 @@ def test_errors_exit_statuses_and_the_timeout(tmp_path):
 def test_interpreter_options_run_in_a_fresh_interpreter():
     r = run_tool(['-c', "import sys; print('skd_det' in sys.modules)"])
     assert (r.returncode, r.stdout) == (0, 'False\n')
+
+
+def test_fresh_or_more_threads_run_a_script_in_a_new_interpreter(tmp_path):
+    """A fork only on one thread: a forked child's OpenMP region on more threads would wait for
+    pool threads the fork did not copy."""
+    script = tmp_path / 'script.py'
+    script.write_text(
+        "import sys, torch\nprint('skd_det' in sys.modules, torch.get_num_threads())\n")
+    assert run_tool([str(script)]).stdout == 'True 1\n'  # the fork: this process's modules
+    assert run_tool([str(script)], fresh=True).stdout == 'False 1\n'
+    two = run_tool([str(script)], env=dict(OMP_NUM_THREADS='2'))
+    assert two.stdout == 'False 2\n'
