@@ -116,6 +116,7 @@ def test_shipped_study_files_name_existing_configs(path):
     assert not missing, f'{path}: configs not found for {missing}'
 
 
+@pytest.mark.slow
 def test_summary_table_with_holes(tmp_path):
     """The table from finished runs (README's numbers), a failed run and a run without the
     metric: each marked in its cell, left out of the statistics."""
@@ -303,6 +304,7 @@ def test_options_with_delete_serve_training_and_test_configs(tmp_path):
             assert "checkpoint='weights.pth'" in text and '_delete_' not in text
 
 
+@pytest.mark.slow
 def test_missing_teacher_checkpoint_is_named_before_any_run(tmp_path):
     """A variant whose frozen teacher's checkpoint file is missing gets one error naming the
     file on each of its runs at planning; the other variants plan as usual."""
@@ -322,6 +324,7 @@ def test_missing_teacher_checkpoint_is_named_before_any_run(tmp_path):
         assert runs[('kd', seed)].config is None  # nothing to train
 
 
+@pytest.mark.slow
 def test_a_run_claimed_by_another_runner_is_skipped(tmp_path):
     """Two runners on one study: a run whose ``running.json`` names a live process (or
     another host) is skipped and reported as not run; a lock left by a process that is gone

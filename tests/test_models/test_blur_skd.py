@@ -330,6 +330,12 @@ def test_frozen_teacher_bad_input(tmp_path):
         build_det(kd_cfg(checkpoint=str(bad)).model)
     cfg = kd_cfg()
     cfg.model.teacher.config.bbox_head.num_classes = 3
+    with pytest.raises(ValueError, match='the teacher predicts 3 classes, the student 20'):
+        build_det(cfg.model)
+    cfg = kd_cfg()  # the same classes, other feature widths
+    cfg.model.teacher.config.neck.out_channels = 32
+    cfg.model.teacher.config.bbox_head.in_channels = 32
+    cfg.model.teacher.config.bbox_head.feat_channels = 32
     with pytest.raises(ValueError, match='same feature and class-score shapes'):
         build_det(cfg.model)
     with pytest.raises(ValueError, match="teacher.view must be 'sharp' or 'inputs'"):

@@ -19,6 +19,7 @@ def _train_config(tmp_path, config=CONFIG, epochs=8, budget=10.5):
     return Config.fromfile(path, import_custom_modules=False)
 
 
+@pytest.mark.slow
 def test_training_config(tmp_path):
     source = Config.fromfile(CONFIG, import_custom_modules=False)
     cfg = _train_config(tmp_path)

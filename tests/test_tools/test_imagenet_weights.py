@@ -225,6 +225,7 @@ def test_converted_files_fit_the_configs_backbones(load_tool):
             load_checkpoint(EfficientNetLite(arch.split('-')[1]), path, strict=True)
 
 
+@pytest.mark.slow
 def test_train_tool_names_a_missing_pretrained_file(synthetic_voc, tmp_path, run_tool):
     """tools/train.py checks the Pretrained files once the model is built: one line, before
     mmengine's init would stop with a traceback."""

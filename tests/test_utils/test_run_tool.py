@@ -68,6 +68,7 @@ def test_interpreter_options_run_in_a_fresh_interpreter():
     assert (r.returncode, r.stdout) == (0, 'False\n')
 
 
+@pytest.mark.slow
 def test_fresh_or_more_threads_run_a_script_in_a_new_interpreter(tmp_path):
     """A fork only on one thread: a forked child's OpenMP region on more threads would wait for
     pool threads the fork did not copy."""
