@@ -193,10 +193,7 @@ CASES += [case + ('followed', ) for case in FOLLOWED]
 # `make test-fast` builds and steps every student family under FRSKD (its followed suggestions
 # included; the other methods' cells: `make test`)
 @pytest.mark.parametrize(
-    'case', [
-        c if c[1] == 'frskd' else pytest.param(c, marks=pytest.mark.slow)
-        for c in CASES
-    ],
+    'case', [c if c[1] == 'frskd' else pytest.param(c, marks=pytest.mark.slow) for c in CASES],
     ids=['-'.join(c) for c in CASES])
 def test_student_family(case):
     task, method, student = case[:3]
