@@ -34,8 +34,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PYTEST) $(PYTEST_ARGS)
 
-# the edit loop: every model family, loss and teacher built once, one export parity; no tool
-# training runs, no seed study, one det and one seg config (setup.cfg: the `slow` marker)
+# the edit loop: every student family, teacher part and loss built and stepped; no tool run, no
+# seed study, one det and one seg config (setup.cfg: the `slow` marker)
 test-fast: $(STAMP)
 	$(PYTEST) -m 'not slow' $(PYTEST_ARGS)
 
