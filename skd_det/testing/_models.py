@@ -5,11 +5,11 @@ import os.path as osp
 import torch
 
 # the checkout (skd_det is installed editable: tools/setup_env.sh)
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # the configs `make test-fast` builds and steps (one detector, one segmentor; the model families
 # are built by tests/test_models); `make test` runs every config
 FAST_CONFIGS = ('configs/retinanet/retinanet_r18_fpn_cpu_voc0712.py',
                 'configs/fcn/fcn_r18-d8_cpu_cityscapes.py')
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def get_config(path, **teacher):

@@ -104,7 +104,7 @@ def _forked_main(args, env, cwd, out_fd, err_fd):
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(env)
-        _fresh_state(env)
+        _fresh_state()
         script = osp.abspath(args[0])
         sys.argv = [args[0], *args[1:]]
         # a fresh interpreter's sys.path: the script's folder, then PYTHONPATH
@@ -131,7 +131,7 @@ def _print_warning(message, category, filename, lineno, file=None, line=None):
     (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
-def _fresh_state(env):
+def _fresh_state():
     """What a fresh interpreter would not have inherited from the tests run so far: pytest's
     warning recording and log handlers, mmengine's global instances (loggers bound to the
     captured streams, message hubs, the default scope); one thread."""

@@ -29,6 +29,12 @@ def _check_logits(name: str, pred: Tensor, target: Tensor, dim: int) -> None:
                          f'must be equal and {dim}-D')
 
 
+def _check_anchor_weight(name: str, pred: Tensor, weight: Optional[Tensor]) -> None:
+    if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
+        raise ValueError(f'{name}: weight shape {tuple(weight.shape)} must be (N,) or (N, C) '
+                         f'for pred shape {tuple(pred.shape)}')
+
+
 @MODELS.register_module()
 class SoftmaxKDLoss(ReducedLoss):
     """Soft-label knowledge distillation, "Distilling the Knowledge in a
@@ -112,10 +118,7 @@ class SigmoidKDLoss(ReducedLoss):
         levels, per-anchor (N,) or per-element (N, C) weights (e.g. label
         weights that mask ignored anchors) -> (N,), summed over classes."""
         _check_logits('SigmoidKDLoss', pred, target, 2)
-        if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
-            raise ValueError(f'SigmoidKDLoss: weight shape '
-                             f'{tuple(weight.shape)} must be (N,) or (N, C) '
-                             f'for pred shape {tuple(pred.shape)}')
+        _check_anchor_weight('SigmoidKDLoss', pred, weight)
         T = self.temperature
         s = pred.float() / T
         t = target.detach().float() / T

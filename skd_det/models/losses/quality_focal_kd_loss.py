@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from .kd_losses import _check_logits, _check_temperature
+from .kd_losses import _check_anchor_weight, _check_logits, _check_temperature
 from .utils import ReducedLoss, weight_elements
 
 
@@ -60,9 +60,7 @@ class QualityFocalKDLoss(ReducedLoss):
         """(N, C) student and teacher logits, per-anchor (N,) or per-element
         (N, C) weights -> (N,), summed over classes."""
         _check_logits('QualityFocalKDLoss', pred, target, 2)
-        if weight is not None and weight.shape not in (pred.shape[:1], pred.shape):
-            raise ValueError(f'QualityFocalKDLoss: weight shape {tuple(weight.shape)} must be '
-                             f'(N,) or (N, C) for pred shape {tuple(pred.shape)}')
+        _check_anchor_weight('QualityFocalKDLoss', pred, weight)
         T = self.temperature
         s = pred.float() / T
         q = torch.sigmoid(target.detach().float() / T)
