@@ -1,6 +1,9 @@
 """Session fixtures: synthetic datasets, the tools, export parity and one thread per module.
 The builders themselves live in skd_det.testing (import them from there, never from another
 test module)."""
+import shutil
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,26 +23,39 @@ def one_thread():
 
 
 @pytest.fixture(scope='session')
-def synthetic_voc(tmp_path_factory):
+def short_tmp_dir():
+    """A folder with a short path (``/tmp/skd-XXXXXXXX``) for the session's generated data,
+    removed at the session's end. A data root becomes ``data_root`` deep inside the configs the
+    tools print and save, and mmengine's ``Config.pretty_text`` (yapf, about six calls a
+    tools/train.py run) slows with the length of such nested strings: 0.15 s a call for a
+    30-character root, 0.7 s for pytest-xdist's 63-character ``tmp_path_factory`` one, 1.9 s
+    for 90 characters."""
+    root = tempfile.mkdtemp(prefix='skd-')
+    yield Path(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope='session')
+def synthetic_voc(short_tmp_dir):
     """A tiny synthetic VOCdevkit (VOC2007 + VOC2012), shared by the whole session."""
     from skd_det.datasets.synthetic import generate_voc
-    out = tmp_path_factory.mktemp('synthetic') / 'voc'
+    out = short_tmp_dir / 'voc'
     generate_voc(str(out), num_train=6, num_val=2, seed=0, difficulty='easy')
     return str(out / 'VOCdevkit')
 
 
 @pytest.fixture(scope='session')
-def synthetic_cityscapes(tmp_path_factory):
+def synthetic_cityscapes(short_tmp_dir):
     from skd_det.datasets.synthetic import generate_cityscapes
-    out = tmp_path_factory.mktemp('synthetic') / 'cityscapes'
+    out = short_tmp_dir / 'cityscapes'
     generate_cityscapes(str(out), num_train=4, num_val=2, seed=0, difficulty='easy')
     return str(out)
 
 
 @pytest.fixture(scope='session')
-def synthetic_coco(tmp_path_factory):
+def synthetic_coco(short_tmp_dir):
     from skd_det.datasets.synthetic import generate_coco
-    out = tmp_path_factory.mktemp('synthetic') / 'coco'
+    out = short_tmp_dir / 'coco'
     generate_coco(str(out), num_train=8, num_val=4, seed=0, difficulty='easy')
     return str(out)
 

@@ -175,7 +175,7 @@ def _timestamps(run_dir, step):
 
 
 @pytest.mark.slow
-def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
+def test_tiny_study_fails_resumes_and_tables(tmp_path, short_tmp_dir, run_tool):
     variants = dict(
         base=dict(config=RETINANET),
         gamma=dict(config=RETINANET, cfg_options={'model.bbox_head.loss_cls.gamma': 1.0}),
@@ -183,7 +183,8 @@ def test_tiny_study_fails_resumes_and_tables(tmp_path, run_tool):
         typo=dict(config=RETINANET, cfg_options={'model.backbon.depth': 18}),
         # passes the option check, fails when the model is built
         broken=dict(config=RETINANET, cfg_options={'model.backbone.depth': 19}))
-    work, data = tmp_path / 'work', tmp_path / 'data'
+    # the data root is in every run's config: a short one (conftest.short_tmp_dir)
+    work, data = tmp_path / 'work', short_tmp_dir / 'tiny_study_data'
     args = [
         'tools/analysis/run_study.py', '--work-dir',
         str(work), '--data-dir',

@@ -242,9 +242,10 @@ def _tool(run_tool, args):
 
 
 @pytest.fixture(scope='module')
-def run(synthetic_voc, tmp_path_factory):
-    """The CPU FGFI config trained for an epoch with a teacher from a one-epoch R34 run."""
-    root = tmp_path_factory.mktemp('fgfi')
+def run(synthetic_voc, short_tmp_dir):
+    """The CPU FGFI config trained for an epoch with a teacher from a one-epoch R34 run (in
+    conftest's short folder: the teacher's path goes into the config)."""
+    root = short_tmp_dir / 'fgfi'
     train('configs/retinanet/retinanet_r34_fpn_cpu_voc0712.py', synthetic_voc, root / 'teacher',
           OPTS)
     teacher = str(root / 'teacher' / 'epoch_1.pth')
