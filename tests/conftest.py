@@ -1,7 +1,6 @@
 """Session fixtures: synthetic datasets, the tools, export parity and one thread per module.
 The builders themselves live in skd_det.testing (import them from there, never from another
 test module)."""
-import functools
 import gc
 import shutil
 import tempfile
@@ -11,35 +10,6 @@ from types import SimpleNamespace
 import pytest
 
 from skd_det import testing
-
-
-def pytest_configure(config):
-    """mmengine parses mmdet's/mmseg's ~100 metafiles for every ``mmdet::``/``mmseg::`` file a
-    config inherits, ``_base_`` files included (``_get_cfg_metainfo`` raises ValueError for
-    those and the caller falls back to the plain path): 0.27 s a reference, up to 3.6 s a
-    config load. The files do not change during a session: each answer, the ValueError
-    included, is kept (in the forked tool runs too)."""
-    from mmengine.config import utils
-    utils._get_cfg_metainfo = _remembered(utils._get_cfg_metainfo)
-
-
-def _remembered(lookup):
-    answers = {}
-
-    @functools.wraps(lookup)
-    def remembered(package_path, cfg_path):
-        key = (package_path, cfg_path)
-        if key not in answers:
-            try:
-                answers[key] = (lookup(package_path, cfg_path), None)
-            except ValueError as e:
-                answers[key] = (None, e)
-        value, error = answers[key]
-        if error is not None:
-            raise error
-        return value
-
-    return remembered
 
 
 def pytest_collection_finish(session):
