@@ -143,6 +143,15 @@ def test_pretrained_config_loads_the_tools_weights(tmp_path, load_tool):
     assert_backbone_is_the_files(cfg, saved, frozen=('conv1.', 'bn1.', 'layer1.'))
 
 
+def _plan_first_seed(path, runs_dir):
+    """The study file at ``path`` and its runs planned for its first seed only: the seed sets
+    ``randomness.seed`` and nothing else, and every seed writes (yapf-formats) its config."""
+    from skd_det.analysis import study as studies
+    spec = studies.load_study(path)
+    spec.seeds = spec.seeds[:1]
+    return spec, studies.plan_runs(spec, str(runs_dir))
+
+
 @pytest.mark.parametrize('study', [
     'frskd/studies/frskd_retinanet_r18_pretrained_hard_voc.py',
     'lgd/studies/lgd_retinanet_r18_pretrained_hard_voc.py',
@@ -156,11 +165,7 @@ def test_pretrained_study_gives_the_student_the_baselines_start(study, tmp_path)
     """The distillers' variants set up their student through cfg-options: its model and
     schedule are exactly the pretrained baseline's, so the seeds pair up."""
     from mmengine.config import Config
-
-    from skd_det.analysis import study as studies
-    spec = studies.load_study(osp.join(REPO, 'configs', study))
-    spec.seeds = spec.seeds[:1]  # the seed sets randomness.seed only; each seed writes a config
-    runs = studies.plan_runs(spec, str(tmp_path))
+    spec, runs = _plan_first_seed(osp.join(REPO, 'configs', study), tmp_path)
     configs = {r.variant: Config.fromfile(r.config) for r in runs}
     base = configs.pop(spec.baseline)
     assert configs, f'{study} has no method variant'
@@ -174,12 +179,9 @@ def test_blur_study_compares_at_equal_images_seen(tmp_path):
     """S-KD (two views a step) against blur augmentation trained twice the epochs from the same
     pretrained start; the blurred study tests the same runs, the image blurred after loading."""
     from mmengine.config import Config
-
-    from skd_det.analysis import study as studies
     folder = osp.join(REPO, 'configs/blur_skd/studies')
-    spec = studies.load_study(osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_hard_voc.py'))
-    spec.seeds = spec.seeds[:1]  # the seed sets randomness.seed only; each seed writes a config
-    runs = studies.plan_runs(spec, str(tmp_path))
+    spec, runs = _plan_first_seed(
+        osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_hard_voc.py'), tmp_path)
     configs = {r.variant: Config.fromfile(r.config) for r in runs}
     augmented, skd = configs[spec.baseline], configs['skd']
     for part in ('backbone', 'bbox_head', 'train_cfg', 'test_cfg'):
@@ -192,9 +194,7 @@ def test_blur_study_compares_at_equal_images_seen(tmp_path):
         assert cfg.param_scheduler[1].end == cfg.train_cfg.max_epochs
 
     blurred_study = osp.join(folder, 'blur_skd_retinanet_r18_pretrained_12e_blurred_voc.py')
-    blurred_spec = studies.load_study(blurred_study)
-    blurred_spec.seeds = spec.seeds
-    blurred = studies.plan_runs(blurred_spec, str(tmp_path))
+    _, blurred = _plan_first_seed(blurred_study, tmp_path)
     assert [r.work_dir for r in blurred] == [r.work_dir for r in runs]  # nothing trained again
     for run in blurred:
         pipeline = Config.fromfile(run.test_config).test_dataloader.dataset.pipeline
